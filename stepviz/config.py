@@ -1,0 +1,270 @@
+"""Configuration: TOML files and presets, validated into a :class:`Config`.
+
+Every problem raises :class:`ConfigError` with a message that names the place at fault
+(file, line, key or value) and says what is expected.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .steps import Network
+
+
+class StepvizError(Exception):
+    """Base of the errors stepviz reports to users (the CLI prints them on one line)."""
+
+
+class ConfigError(StepvizError, ValueError):
+    """A configuration, preset or data file is invalid."""
+
+
+# key -> default; "..." marks keys without a default
+SCHEMA: dict[str, dict] = {
+    "data": {"X": None, "y": None, "csv": None, "target": None, "predict": None},
+    "network": {"hidden": [3], "bias": True, "train_bias": True, "loss": "error",
+                "activation": "sigmoid"},
+    "training": {"lr": 0.1, "epochs": 5000, "seed": 0},
+    "init": {},  # parameter names, checked against the network
+    "workbook": {"detail": [1], "focus": [1, 1], "history_every": None},
+}
+LOSSES = ("error", "sse")
+MAX_DETAIL = 50  # detailed epochs in one workbook: a few sheets each
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated run configuration. Arrays are float64, 2-D."""
+
+    X: np.ndarray
+    y: np.ndarray
+    network: Network
+    lr: float = 0.1
+    epochs: int = 5000
+    seed: int = 0
+    init: dict[str, np.ndarray] = field(default_factory=dict)
+    detail: tuple[int, ...] = (1,)
+    focus: tuple[int, int] = (1, 1)
+    history_every: int = 1
+    predict: np.ndarray | None = None
+    name: str = "stepviz"
+    x_labels: tuple[str, ...] | None = None
+    y_labels: tuple[str, ...] | None = None
+
+
+def templates():
+    """The templates folder: package data when installed (the wheel maps the repository's
+    ``templates/`` to ``stepviz.templates``), the repository folder in a source checkout."""
+    try:
+        return resources.files("stepviz.templates")
+    except ModuleNotFoundError:  # imported from a checkout, not through the installed finder
+        return Path(__file__).resolve().parent.parent / "templates"
+
+
+def presets() -> dict[str, str]:
+    """Preset name -> one-line description (the first comment line of its file)."""
+    out = {}
+    for f in sorted(templates().iterdir(), key=lambda f: f.name):
+        if f.name.endswith(".toml") and f.name != "style.toml":
+            first = f.read_text(encoding="utf-8").splitlines()[0]
+            out[f.name[:-5]] = first.lstrip("# ").strip()
+    return out
+
+
+def read_source(source: str | Path | None) -> tuple[dict, str, Path | None]:
+    """Parse a preset name or a TOML file into (document, name, folder of the file)."""
+    source = "seed-mlp" if source is None else str(source)
+    if source in presets():
+        text = templates().joinpath(source + ".toml").read_text("utf-8")
+        return _parse(text, f"preset {source}"), source, None
+    path = Path(source)
+    if not source.endswith(".toml") and not path.exists():
+        raise ConfigError(f"unknown preset {source!r}; presets are: {', '.join(presets())} "
+                          "(or give a .toml config file)")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a directory, expected a .toml config file") from None
+    except OSError as e:
+        raise ConfigError(f"{source}: cannot read ({e.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not UTF-8 text") from None
+    return _parse(text, source), path.stem, path.resolve().parent
+
+
+def _parse(text: str, where: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: invalid TOML: {e}") from None
+
+
+def load_config(source: str | Path | dict | None = None, **overrides) -> Config:
+    """Build a Config from a preset name, a TOML path or a dict, then apply overrides.
+
+    Overrides use the key names of the file (``epochs=10``, ``hidden=[8, 4]``,
+    ``detail=["last"]``) and replace the file's values.
+    """
+    if isinstance(source, dict):
+        doc, name, folder = source, "stepviz", None
+    else:
+        doc, name, folder = read_source(source)
+    return validate(doc, name=name, folder=folder, overrides=overrides)
+
+
+def _check_keys(doc: dict, where: str, allowed) -> None:
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where}: expected a table")
+    for key in doc:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(allowed)}"
+            raise ConfigError(f"unknown key {where + '.' if where else ''}{key}{hint}")
+
+
+def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
+             overrides: dict | None = None) -> Config:
+    _check_keys(doc, "", SCHEMA)
+    flat: dict[str, tuple[str, object]] = {}  # key -> (section, value)
+    for section, keys in SCHEMA.items():
+        table = doc.get(section, {})
+        if section == "init":
+            if not isinstance(table, dict):
+                raise ConfigError("[init]: expected a table of matrices")
+            continue
+        _check_keys(table, section, keys)
+        for key, default in keys.items():
+            flat[key] = (section, table.get(key, default))
+    for key, value in (overrides or {}).items():
+        if key not in flat:
+            raise ConfigError(f"unknown option {key}")
+        if value is not None:
+            flat[key] = (flat[key][0], value)
+    get = lambda key: flat[key][1]  # noqa: E731
+
+    from .data import load_data  # CSV or inline matrices
+    X, y, x_labels, y_labels = load_data(get, folder)
+    predict = None
+    if get("predict") is not None:
+        predict = matrix(get("predict"), "data.predict")
+        if predict.shape[1] != X.shape[1]:
+            raise ConfigError(f"data.predict has {predict.shape[1]} columns, X has {X.shape[1]}")
+
+    hidden = get("hidden")
+    if isinstance(hidden, int) and not isinstance(hidden, bool):
+        hidden = [hidden]
+    if not isinstance(hidden, list) or not all(_is_int(h) for h in hidden):
+        raise ConfigError(f"network.hidden: expected a list of layer sizes like [3] or [8, 4], got {hidden!r}")
+    if any(h < 1 for h in hidden):
+        raise ConfigError(f"network.hidden: layer sizes must be at least 1, got {hidden!r}")
+    loss, activation = get("loss"), get("activation")
+    from .ops import ACTIVATIONS
+    if loss not in LOSSES:
+        raise ConfigError(f"network.loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
+    if activation not in ACTIVATIONS:
+        raise ConfigError(f"network.activation: expected one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    bias, train_bias = _bool(get("bias"), "network.bias"), _bool(get("train_bias"), "network.train_bias")
+    network = Network(X.shape[1], tuple(hidden), y.shape[1], bias, train_bias, loss, activation)
+
+    lr = get("lr")
+    if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+        raise ConfigError(f"training.lr: expected a finite number > 0, got {lr!r}")
+    epochs = get("epochs")
+    if not _is_int(epochs) or epochs < 1:
+        raise ConfigError(f"training.epochs: expected a whole number >= 1, got {epochs!r}")
+    seed = get("seed")
+    if not _is_int(seed) or seed < 0:
+        raise ConfigError(f"training.seed: expected a whole number >= 0, got {seed!r}")
+
+    shapes = network.shapes(X.shape[0])
+    init = {}
+    for key, value in doc.get("init", {}).items():
+        if key not in network.parameters():
+            close = difflib.get_close_matches(key, network.parameters(), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "parameters of this network: " + ", ".join(network.parameters())
+            raise ConfigError(f"unknown key init.{key}; {hint}")
+        init[key] = matrix(value, f"init.{key}")
+        if init[key].shape != shapes[key]:
+            raise ConfigError(f"init.{key}: expected shape {_shape(shapes[key])}, got {_shape(init[key].shape)}")
+
+    detail = get("detail")
+    detail = [detail] if isinstance(detail, (int, str)) else detail
+    if not isinstance(detail, list):
+        raise ConfigError(f"workbook.detail: expected a list of epochs like [1, 2] or [\"last\"], got {detail!r}")
+    epochs_detailed = []
+    for e in detail:
+        if e == "last":
+            e = epochs
+        if not _is_int(e) or e < 1:
+            raise ConfigError(f"workbook.detail: expected epochs >= 1 or \"last\", got {e!r}")
+        if e > epochs:
+            raise ConfigError(f"workbook.detail: epoch {e} is beyond training.epochs = {epochs}")
+        epochs_detailed.append(e)
+    epochs_detailed = tuple(sorted(set(epochs_detailed)))
+
+    focus = get("focus")
+    if not (isinstance(focus, list) and len(focus) == 2 and all(_is_int(f) and f >= 1 for f in focus)):
+        raise ConfigError(f"workbook.focus: expected [row, col] counted from 1, got {focus!r}")
+    results = [shapes[r] for s in network.steps() for r in s.results]
+    if not any(focus[0] <= r and focus[1] <= c for r, c in results):
+        largest = max(r for r, _ in results), max(c for _, c in results)
+        raise ConfigError(f"workbook.focus: {focus} is outside every matrix of this network "
+                          f"(at most [{largest[0]}, {largest[1]}])")
+
+    every = get("history_every")
+    if every is None:
+        every = max(1, epochs // 1000)
+    if not _is_int(every) or every < 1:
+        raise ConfigError(f"workbook.history_every: expected a whole number >= 1, got {every!r}")
+
+    return Config(X=X, y=y, network=network, lr=float(lr), epochs=int(epochs), seed=int(seed),
+                  init=init, detail=epochs_detailed, focus=(focus[0], focus[1]),
+                  history_every=int(every), predict=predict, name=name,
+                  x_labels=x_labels, y_labels=y_labels)
+
+
+def matrix(value, where: str) -> np.ndarray:
+    """A TOML list (of lists) of numbers as a finite 2-D float array; a flat list is a column
+    when it is a target (one value per sample) -- callers decide; here it becomes one row."""
+    if isinstance(value, list) and value and not any(isinstance(v, list) for v in value):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
+        raise ConfigError(f"{where}: expected a non-empty matrix like [[1, 0], [0, 1]]")
+    width = len(value[0])
+    for i, row in enumerate(value, 1):
+        if len(row) != width or width == 0:
+            raise ConfigError(f"{where}: row {i} has {len(row)} values, row 1 has {width} (rows must all have the same length)")
+        for j, v in enumerate(row, 1):
+            if not _is_number(v):
+                raise ConfigError(f"{where}: row {i}, column {j}: expected a number, got {v!r}")
+            if not math.isfinite(v):
+                raise ConfigError(f"{where}: row {i}, column {j}: {v} is not a finite number")
+    return np.array(value, dtype=np.float64)
+
+
+def _shape(s) -> str:
+    return f"{s[0]}×{s[1]}"
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _bool(v, where: str) -> bool:
+    if not isinstance(v, bool):
+        raise ConfigError(f"{where}: expected true or false, got {v!r}")
+    return v

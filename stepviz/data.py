@@ -1,0 +1,79 @@
+"""Training data: inline matrices of the config, or a CSV file with a header row."""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .config import ConfigError, matrix
+
+
+def load_data(get, folder: Path | None):
+    """Return (X, y, x_labels, y_labels) from the [data] settings; labels are None inline."""
+    if get("csv") is not None:
+        if get("X") is not None or get("y") is not None:
+            raise ConfigError("data: give either csv or X and y, not both")
+        return read_csv(get("csv"), get("target"), folder)
+    if get("target") is not None:
+        raise ConfigError("data.target: only used with data.csv")
+    if get("X") is None or get("y") is None:
+        raise ConfigError("data: missing X and y (or csv and target)")
+    X = matrix(get("X"), "data.X")
+    raw_y = get("y")
+    if isinstance(raw_y, list) and raw_y and not any(isinstance(v, list) for v in raw_y):
+        raw_y = [[v] for v in raw_y]  # one target per sample: a column
+    y = matrix(raw_y, "data.y")
+    if y.shape[0] != X.shape[0]:
+        raise ConfigError(f"data: X has {X.shape[0]} rows but y has {y.shape[0]} (one target row per sample)")
+    return X, y, None, None
+
+
+def read_csv(name, target, folder: Path | None):
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"data.csv: expected a file name, got {name!r}")
+    if isinstance(target, str):
+        target = [target]
+    if not isinstance(target, list) or not target or not all(isinstance(t, str) for t in target):
+        raise ConfigError("data.target: expected the target column names, like [\"label\"]")
+    path = Path(name) if folder is None else folder / name
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such CSV file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a CSV file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    rows = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
+    if not rows:
+        raise ConfigError(f"{path}: empty file, expected a header row and data rows")
+    header = [h.strip() for h in rows[0]]
+    if len(rows) < 2:
+        raise ConfigError(f"{path}: no data rows after the header")
+    for t in target:
+        if t not in header:
+            raise ConfigError(f"{path}: no target column {t!r}; columns are: {', '.join(header)}")
+    if len(set(header)) != len(header):
+        raise ConfigError(f"{path}: duplicate column names in the header")
+    if len(target) == len(header):
+        raise ConfigError(f"{path}: every column is a target; at least one input column is needed")
+    values = np.empty((len(rows) - 1, len(header)))
+    for i, row in enumerate(rows[1:]):
+        line = i + 2
+        if len(row) != len(header):
+            raise ConfigError(f"{path}: line {line} has {len(row)} fields, the header has {len(header)}")
+        for j, cell in enumerate(row):
+            try:
+                v = float(cell)
+            except ValueError:
+                raise ConfigError(f"{path}: line {line}, column {header[j]!r}: {cell.strip()!r} is not a number") from None
+            if not math.isfinite(v):
+                raise ConfigError(f"{path}: line {line}, column {header[j]!r}: {cell.strip()} is not a finite number")
+            values[i, j] = v
+    ti = [header.index(t) for t in target]
+    xi = [j for j in range(len(header)) if j not in ti]
+    return (values[:, xi], values[:, ti], tuple(header[j] for j in xi), tuple(target))

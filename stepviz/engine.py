@@ -1,0 +1,193 @@
+"""The step engine: trains the network by running the step table, recording as it goes.
+
+Every op writes straight into its destination: the recording buffer of a detailed
+epoch, or one of two scratch buffers otherwise (two, so that an update never
+overwrites the parameters it is reading). Nothing is allocated per epoch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .config import Config, StepvizError, load_config
+from .ops import Given
+from .steps import Step
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class TrainingError(StepvizError):
+    """Training produced a value that is not a finite number."""
+
+
+@dataclass
+class Run:
+    """The record of one training run.
+
+    ``values[(step, name)]`` has shape (len(detail), rows, cols): the value of ``name``
+    produced by ``step`` in each detailed epoch. History arrays have one row per
+    recorded epoch (``history_epochs``); ``history_params`` hold the parameters each
+    of those epochs started from, ``history_output`` its output, ``history_loss`` its loss.
+    """
+
+    config: Config
+    steps: tuple[Step, ...]
+    shapes: dict[str, tuple[int, int]]
+    values: dict[tuple[int, str], np.ndarray]
+    history_epochs: np.ndarray
+    history_loss: np.ndarray
+    history_output: np.ndarray
+    history_params: dict[str, np.ndarray]
+    params: dict[str, np.ndarray]  # after the last update
+    init: dict[str, np.ndarray]  # before the first epoch
+
+    @property
+    def detail(self) -> tuple[int, ...]:
+        return self.config.detail
+
+    @property
+    def loss(self) -> float:
+        """Loss of the last epoch's forward pass."""
+        return float(self.history_loss[-1])
+
+    @property
+    def output(self) -> np.ndarray:
+        """Output of the last epoch's forward pass (what the seed prints)."""
+        return self.history_output[-1]
+
+    def value(self, epoch: int, step: int, name: str) -> np.ndarray:
+        """The (rows, cols) value of ``name`` as produced by ``step`` in a detailed epoch."""
+        try:
+            slot = self.detail.index(epoch)
+        except ValueError:
+            raise KeyError(f"epoch {epoch} is not detailed; detailed epochs: {self.detail}") from None
+        return self.values[(step, name)][slot]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Outputs of the trained network (parameters after the last update) for new inputs."""
+        return forward(self.steps, self.params, X)
+
+    def records(self):
+        """(epoch, step, name, array) in Trace order."""
+        for slot, epoch in enumerate(self.detail):
+            for step in self.steps:
+                for name in step.results:
+                    yield epoch, step.number, name, self.values[(step.number, name)][slot]
+
+    def frame(self) -> "pd.DataFrame":
+        """The long table of every recorded value: epoch, step, name, row, col, value."""
+        import pandas as pd
+
+        parts = {k: [] for k in ("epoch", "step", "name", "row", "col", "value")}
+        for epoch, step, name, a in self.records():
+            r, c = np.indices(a.shape)
+            parts["epoch"].append(np.full(a.size, epoch))
+            parts["step"].append(np.full(a.size, step))
+            parts["name"] += [name] * a.size
+            parts["row"].append(r.ravel())
+            parts["col"].append(c.ravel())
+            parts["value"].append(a.ravel())
+        cat = {k: (v if k == "name" else np.concatenate(v)) for k, v in parts.items()}
+        return pd.DataFrame(cat).astype({"epoch": "int64", "step": "int64", "row": "int64", "col": "int64"})
+
+
+def initial_parameters(config: Config) -> dict[str, np.ndarray]:
+    """Given [init] values, else uniform(0, 1) from the seed, in the seed's order."""
+    rng = np.random.default_rng(config.seed)
+    shapes = config.network.shapes(len(config.X))
+    out = {}
+    for name in config.network.parameters():
+        drawn = rng.uniform(size=shapes[name])  # drawn even when given: others stay the same
+        out[name] = config.init.get(name, drawn).astype(np.float64, copy=True)
+    return out
+
+
+def forward(steps, params: dict, X: np.ndarray) -> np.ndarray:
+    """Run the forward part of the step table (up to ``output``) on inputs X."""
+    cur = dict(params, X=np.asarray(X, dtype=np.float64))
+    with np.errstate(over="ignore"):
+        for step in steps:
+            for c in step.computes:
+                if isinstance(c.op, Given):
+                    continue
+                args = [cur[o] for o in c.operands]
+                out = np.empty(c.op.shape(*(a.shape for a in args)))
+                c.op.compute(*args, out=out)
+                cur[c.result] = out
+                if c.result == "output":
+                    return out
+    raise AssertionError("the step table has no output")
+
+
+def train(config: Config | str | dict | None = None, **overrides) -> Run:
+    """Train the network of ``config`` (a Config, preset name, TOML path or dict) and record it."""
+    if not isinstance(config, Config):
+        config = load_config(config, **overrides)
+    elif overrides:
+        raise TypeError("overrides apply to a preset, path or dict, not to a Config")
+    net = config.network
+    steps = net.steps()
+    n = len(config.X)
+    shapes = net.shapes(n)
+    params = initial_parameters(config)
+    init = {k: v.copy() for k, v in params.items()}
+    cur: dict[str, np.ndarray] = dict(params, X=config.X, y=config.y, lr=np.array([[config.lr]]))
+    lr = config.lr
+
+    detail = config.detail
+    slot_of = {e: i for i, e in enumerate(detail)}
+    values = {(s.number, r): np.empty((len(detail), *shapes[r])) for s in steps for r in s.results}
+    given = [(s.number, r) for s in steps if s.given for r in s.results]
+    computes = [(s.number, c.result, c.op, tuple(c.operands)) for s in steps for c in s.computes
+                if not isinstance(c.op, Given)]
+    scratch = {(s, r): (np.empty(shapes[r]), np.empty(shapes[r])) for s, r, _, _ in computes}
+    # the op compute functions take lr as a float (cheaper than a 1x1 array)
+    plan = [(key := (s, r), r, op.compute, tuple("lr*" if o == "lr" else o for o in ops),
+             scratch[key], values[key]) for s, r, op, ops in computes]
+
+    every = config.history_every
+    hist_epochs = np.array(sorted({*range(1, config.epochs + 1, every), config.epochs}))
+    m = len(hist_epochs)
+    hist_loss = np.empty(m)
+    hist_out = np.empty((m, *shapes["output"]))
+    hist_params = {p: np.empty((m, *shapes[p])) for p in params}
+    half = 1.0 if net.loss == "sse" else 0.5
+    next_hist, h = int(hist_epochs[0]), 0
+
+    with np.errstate(over="ignore", under="ignore"):
+        for epoch in range(1, config.epochs + 1):
+            slot = slot_of.get(epoch)
+            if slot is not None:
+                for key in given:
+                    values[key][slot] = cur[key[1]]
+            if epoch == next_hist:
+                for p, store in hist_params.items():
+                    store[h] = cur[p]
+            par = epoch & 1
+            for key, name, compute, operands, bufs, rec in plan:
+                out = bufs[par] if slot is None else rec[slot]
+                compute(*[lr if o == "lr*" else cur[o] for o in operands], out=out)
+                cur[name] = out
+            if epoch == next_hist:
+                E = cur["E"]
+                hist_loss[h] = half * float(np.vdot(E, E))
+                hist_out[h] = cur["output"]
+                if not np.isfinite(hist_loss[h]):
+                    raise TrainingError(_non_finite(epoch, steps, cur))
+                h += 1
+                next_hist = int(hist_epochs[h]) if h < m else 0
+    final = {p: cur[p].copy() for p in params}
+    return Run(config, steps, shapes, values, hist_epochs, hist_loss, hist_out, hist_params,
+               final, init)
+
+
+def _non_finite(epoch, steps, cur) -> str:
+    for s in steps:
+        for r in s.results:
+            if not np.all(np.isfinite(cur[r])):
+                return (f"training diverged: {r} in step {s.number} ({s.title}) of epoch {epoch} "
+                        "is not a finite number; try a smaller training.lr")
+    return f"training diverged in epoch {epoch}; try a smaller training.lr"

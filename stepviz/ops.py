@@ -1,0 +1,255 @@
+"""Op kinds: the one place where each computation is defined.
+
+An op kind knows three things about the matrix it produces:
+
+* ``compute(*operands, out=...)`` -- the numpy computation, written into ``out``;
+* ``shape(*shapes)`` -- the shape of its result from the shapes of its operands;
+* ``formula(i, j, ref)`` -- the Excel formula of result cell (i, j), spelled with
+  ``ref(k, r, c)`` (cell (r, c) of operand k) and ``ref.range(k, r0, c0, r1, c1)``.
+
+The workbook calls ``formula`` with a recorder as ``ref``: the cells it was asked for
+are exactly the cells the formula reads, and those are the cells it paints orange.
+So the highlighting cannot disagree with the formula.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function, its slope written in terms of the activation a, and
+    both as Excel formulas of one cell reference."""
+
+    name: str
+    compute: Callable  # (z, out) -> None
+    slope: Callable  # (a, out) -> None
+    formula: Callable[[str], str]
+    slope_formula: Callable[[str], str]
+    slope_words: str
+    low: float  # range of the activation, for target checks
+    high: float
+
+
+def _sigmoid(z, out):
+    # 1/(1+exp(-z)); exp overflows to inf for z < -709 and 1/inf == 0 is the right
+    # answer, so the engine runs under np.errstate(over="ignore") instead of branching.
+    np.negative(z, out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    np.reciprocal(out, out=out)
+
+
+def _sigmoid_slope(a, out):
+    np.subtract(1.0, a, out=out)
+    out *= a
+
+
+def _tanh_slope(a, out):
+    np.multiply(a, a, out=out)
+    np.subtract(1.0, out, out=out)
+
+
+def _relu(z, out):
+    np.maximum(z, 0.0, out=out)
+
+
+def _relu_slope(a, out):
+    np.greater(a, 0.0, out=out)
+
+
+ACTIVATIONS = {
+    "sigmoid": Activation(
+        "sigmoid", _sigmoid, _sigmoid_slope,
+        # overflow-safe: EXP of a large positive number is never taken
+        lambda x: f"IF({x}>=0,1/(1+EXP(-{x})),EXP({x})/(1+EXP({x})))",
+        lambda a: f"{a}*(1-{a})", "{0}·(1−{0})", 0.0, 1.0),
+    "tanh": Activation(
+        "tanh", lambda z, out: np.tanh(z, out=out), _tanh_slope,
+        lambda x: f"TANH({x})", lambda a: f"1-{a}^2", "1−{0}²", -1.0, 1.0),
+    "relu": Activation(
+        "relu", _relu, _relu_slope,
+        lambda x: f"MAX(0,{x})", lambda a: f"IF({a}>0,1,0)", "1 if {0}>0 else 0", 0.0, np.inf),
+}
+
+
+def _sum(terms):
+    return "+".join(terms)
+
+
+class Op:
+    """Base class; subclasses are the op kinds of the step table."""
+
+    words = ""  # the formula in words, "{0}", "{1}" ... are operand names
+
+    def describe(self, result: str, operands: tuple[str, ...]) -> str:
+        return f"{result} = " + self.words.format(*operands)
+
+
+@dataclass(frozen=True)
+class Given(Op):
+    """A matrix that is not computed by the step: data, initial or carried-over values."""
+
+    words = "given"
+
+    def describe(self, result, operands):
+        return f"{result} (given)"
+
+
+@dataclass(frozen=True)
+class Dense(Op):
+    """a·w (+ b): the input of a layer. Operands (a, w) or (a, w, b)."""
+
+    bias: bool
+
+    @property
+    def words(self):
+        return "{0} · {1} + {2}" if self.bias else "{0} · {1}"
+
+    def shape(self, a, w, b=None):
+        return (a[0], w[1])
+
+    def compute(self, a, w, b=None, *, out):
+        np.matmul(a, w, out=out)
+        if self.bias:
+            out += b
+
+    def formula(self, i, j, ref, shapes):
+        n = shapes[0][1]
+        f = _sum(f"{ref(0, i, k)}*{ref(1, k, j)}" for k in range(n))
+        return f + f"+{ref(2, 0, j)}" if self.bias else f
+
+
+@dataclass(frozen=True)
+class Activate(Op):
+    """The activation function applied element-wise."""
+
+    fn: Activation
+
+    @property
+    def words(self):
+        return f"{self.fn.name}({{0}})"
+
+    def shape(self, z):
+        return z
+
+    def compute(self, z, *, out):
+        self.fn.compute(z, out)
+
+    def formula(self, i, j, ref, shapes):
+        return self.fn.formula(ref(0, i, j))
+
+
+@dataclass(frozen=True)
+class Slope(Op):
+    """The activation's slope, written in terms of the activation itself."""
+
+    fn: Activation
+
+    @property
+    def words(self):
+        return self.fn.slope_words
+
+    def shape(self, a):
+        return a
+
+    def compute(self, a, *, out):
+        self.fn.slope(a, out)
+
+    def formula(self, i, j, ref, shapes):
+        return self.fn.slope_formula(ref(0, i, j))
+
+
+@dataclass(frozen=True)
+class Subtract(Op):
+    words = "{0} − {1}"
+
+    def shape(self, a, b):
+        return a
+
+    def compute(self, a, b, *, out):
+        np.subtract(a, b, out=out)
+
+    def formula(self, i, j, ref, shapes):
+        return f"{ref(0, i, j)}-{ref(1, i, j)}"
+
+
+@dataclass(frozen=True)
+class Multiply(Op):
+    """Element-wise product, optionally times a constant factor (2 for the sse loss)."""
+
+    factor: float = 1.0
+
+    @property
+    def words(self):
+        return ("{0} × {1}" if self.factor == 1 else f"{self.factor:g} × {{0}} × {{1}}")
+
+    def shape(self, a, b):
+        return a
+
+    def compute(self, a, b, *, out):
+        np.multiply(a, b, out=out)
+        if self.factor != 1:
+            out *= self.factor
+
+    def formula(self, i, j, ref, shapes):
+        f = f"{ref(0, i, j)}*{ref(1, i, j)}"
+        return f if self.factor == 1 else f"{f}*{self.factor:g}"
+
+
+@dataclass(frozen=True)
+class MatmulT(Op):
+    """d·wᵀ: the error passed back through the weights w."""
+
+    words = "{0} · {1}ᵀ"
+
+    def shape(self, d, w):
+        return (d[0], w[0])
+
+    def compute(self, d, w, *, out):
+        np.matmul(d, w.T, out=out)
+
+    def formula(self, i, j, ref, shapes):
+        return _sum(f"{ref(0, i, k)}*{ref(1, j, k)}" for k in range(shapes[0][1]))
+
+
+@dataclass(frozen=True)
+class UpdateWeights(Op):
+    """w + aᵀ·d·lr. Operands (w, a, d, lr)."""
+
+    words = "{0} + {1}ᵀ · {2} · {3}"
+
+    def shape(self, w, a, d, lr):
+        return w
+
+    def compute(self, w, a, d, lr, *, out):
+        np.matmul(a.T, d, out=out)
+        out *= lr
+        out += w
+
+    def formula(self, i, j, ref, shapes):
+        n = shapes[1][0]
+        s = _sum(f"{ref(1, k, i)}*{ref(2, k, j)}" for k in range(n))
+        return f"{ref(0, i, j)}+({s})*{ref(3, 0, 0)}"
+
+
+@dataclass(frozen=True)
+class UpdateBias(Op):
+    """b + Σ_rows(d)·lr. Operands (b, d, lr)."""
+
+    words = "{0} + Σ_rows({1}) · {2}"
+
+    def shape(self, b, d, lr):
+        return b
+
+    def compute(self, b, d, lr, *, out):
+        np.sum(d, axis=0, keepdims=True, out=out)
+        out *= lr
+        out += b
+
+    def formula(self, i, j, ref, shapes):
+        n = shapes[1][0]
+        return f"{ref(0, i, j)}+SUM({ref.range(1, 0, j, n - 1, j)})*{ref(2, 0, 0)}"
