@@ -93,10 +93,10 @@ class Op:
 class Given(Op):
     """A matrix that is not computed by the step: data, initial or carried-over values."""
 
-    words = "given"
+    what: str = "given"
 
     def describe(self, result, operands):
-        return f"{result} (given)"
+        return f"{result}: {self.what}"
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,8 @@ class Network:
         def dense(result, a, w, b):
             return Compute(result, Dense(self.bias), (a, w, b) if self.bias else (a, w))
 
-        add("inputs", Compute("X", Given()), Compute("y", Given()))
-        add("initialise", *(Compute(p, Given()) for p in self.parameters()))
+        add("inputs", Compute("X", Given("inputs")), Compute("y", Given("targets")))
+        add("initialise", *(Compute(p, Given("start value")) for p in self.parameters()))
         previous = "X"
         for h in layers:
             add(f"hidden input{h['n'] and ' ' + h['n']}", dense(h["input"], previous, h["w"], h["b"]))

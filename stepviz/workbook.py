@@ -262,6 +262,14 @@ class _Writer:
                 sh.put(*rc, "formula", formula, fmt, float(value))
         ws.set_column(0, 0, 2)
         ws.set_column(1, 60, self.style["column_width"])
+        # print (and PDF-render) the whole step, captions and the long text lines included
+        chars = lambda text: 1 + len(text) // self.style["column_width"]  # noqa: E731
+        right = max([b.col + max(b.shape[1], chars(b.caption)) for b in lay.blocks.values()]
+                    + [chars(v[1]) for (r, _), v in sh.cells.items() if r < 3])
+        ws.print_area(0, 0, lay.height, right)
+        sh.put(0, right, "string", " ", None)  # LibreOffice crops a one-page PDF to used cells
+        ws.fit_to_pages(1, 1)
+        ws.set_landscape()
         sh.flush(ws)
 
     def write_overview(self, ws):
@@ -406,11 +414,8 @@ def _checker(ws):
     return check
 
 
-def write_workbook(run, path, *, progress=None) -> Path:
-    """Write ``run`` to ``path`` through a temporary file in the same folder, then rename.
-
-    Nothing is left at ``path`` or beside it if writing fails or is interrupted.
-    """
+def check_destination(path) -> Path:
+    """Refuse an output path that cannot be written, before any work is done."""
     path = Path(path)
     folder = path.parent
     if path.is_dir():
@@ -419,6 +424,16 @@ def write_workbook(run, path, *, progress=None) -> Path:
         raise WorkbookError(f"{folder}: no such folder for the output")
     if not os.access(folder, os.W_OK):
         raise WorkbookError(f"{folder}: folder is not writable")
+    return path
+
+
+def write_workbook(run, path, *, progress=None) -> Path:
+    """Write ``run`` to ``path`` through a temporary file in the same folder, then rename.
+
+    Nothing is left at ``path`` or beside it if writing fails or is interrupted.
+    """
+    path = check_destination(path)
+    folder = path.parent
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:

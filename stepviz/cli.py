@@ -1,0 +1,167 @@
+"""The ``stepviz`` command: a thin layer over the library that prints and never computes."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from .config import StepvizError
+
+RUN_EXAMPLES = """\
+examples:
+  stepviz run                                  # the tutorial's network -> output/seed-mlp.xlsx
+  stepviz run seed-mlp --epochs 1000 --lr 0.5  # a preset with other settings
+  stepviz run my.toml -o runs/my.xlsx          # your own config file (see README)
+  stepviz run --hidden 8,4 --detail 1,last     # two hidden layers, first and last epoch in detail
+  stepviz run --focus 2,1                      # highlight row 2, column 1 of every result
+"""
+
+PRESETS_EXAMPLES = """\
+example:
+  stepviz presets          # then: stepviz run NAME
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's usage block is noise here)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = _Parser(prog="stepviz", description="Backpropagation, step by step, as a live spreadsheet.",
+                epilog=RUN_EXAMPLES + "\nRun 'stepviz COMMAND --help' for the options of a command.",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"stepviz {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="train a network and write its step-by-step workbook",
+                         description="Train a network from a preset or a TOML config file and write "
+                         "the workbook: one sheet per step of each detailed epoch, every computed cell "
+                         "a live formula, the active cell yellow and its sources orange.",
+                         epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("source", nargs="?", default="seed-mlp", metavar="PRESET|CONFIG",
+                     help="a preset name (see 'stepviz presets') or a .toml file (default: seed-mlp)")
+    run.add_argument("-o", "--output", metavar="OUT.xlsx",
+                     help="where to write the workbook (default: output/<name>.xlsx; "
+                     "a folder given here must exist)")
+    run.add_argument("--epochs", type=int, help="training epochs (full-batch passes)")
+    run.add_argument("--lr", type=float, help="learning rate")
+    run.add_argument("--seed", type=int, help="seed of the uniform(0, 1) initial weights")
+    run.add_argument("--hidden", type=_ints, metavar="H[,H...]",
+                     help="hidden layer sizes: 3, or 8,4 for two layers, or 0 for none (a perceptron)")
+    run.add_argument("--detail", type=_detail, metavar="E[,E...]",
+                     help="epochs written step by step: 1,2,500 or last")
+    run.add_argument("--focus", type=_ints, metavar="ROW,COL",
+                     help="the active (yellow) cell of each result, counted from 1 (default 1,1)")
+    run.add_argument("--history-every", type=int, metavar="K", help="History sheet: every K-th epoch")
+    run.add_argument("--csv", metavar="FILE.csv", help="training data from a CSV file with a header row")
+    run.add_argument("--target", type=_names, metavar="COL[,COL...]", help="the CSV's target columns")
+    run.add_argument("-q", "--quiet", action="store_true", help="print only the output path")
+
+    sub.add_parser("presets", help="list the built-in networks", description="List the presets: "
+                   "the networks of the tutorials stepviz is based on.", epilog=PRESETS_EXAMPLES,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return p
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
+def _detail(text: str) -> list:
+    out = []
+    for t in text.split(","):
+        t = t.strip()
+        if t == "last":
+            out.append(t)
+        elif t:
+            try:
+                out.append(int(t))
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected epochs like 1,2,500 or last, got {text!r}") from None
+    return out
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def cmd_run(args) -> int:
+    from .config import load_config
+    from .engine import train
+    from .workbook import check_destination, write_workbook
+
+    hidden = args.hidden
+    if hidden == [0]:
+        hidden = []
+    config = load_config(args.source, epochs=args.epochs, lr=args.lr, seed=args.seed, hidden=hidden,
+                         detail=args.detail, focus=args.focus, history_every=args.history_every,
+                         csv=args.csv, target=args.target)
+    if args.output is None:
+        out = Path("output") / f"{config.name}.xlsx"
+        out.parent.mkdir(exist_ok=True)
+    else:
+        out = Path(args.output)
+    check_destination(out)
+    run = train(config)
+    write_workbook(run, out)
+    print(out)
+    if args.quiet:
+        return 0
+    steps = len(run.steps)
+    print(f"{steps} steps × {len(run.detail)} detailed epoch(s); final loss {run.loss:.6g} "
+          f"after {config.epochs} epochs")
+    k = config.y.shape[1]
+    labels = config.y_labels or [f"y{j + 1}" if k > 1 else "y" for j in range(k)]
+    head = ["sample"] + [f"target {l}" for l in labels] + [f"output {l}" for l in labels]
+    print("  ".join(f"{h:>10}" for h in head))
+    for i in range(len(config.X)):
+        cells = [f"{i + 1:>10}"] + [f"{v:>10.4g}" for v in config.y[i]] + [f"{v:>10.4f}" for v in run.output[i]]
+        print("  ".join(cells))
+    if config.predict is not None:
+        for row, p in zip(config.predict, run.predict(config.predict)):
+            print(f"predict {row.tolist()} -> {', '.join(f'{v:.8f}' for v in p)}")
+    return 0
+
+
+def cmd_presets(args) -> int:
+    from .config import presets
+
+    items = presets()
+    width = max(map(len, items))
+    for name, line in items.items():
+        print(f"{name:<{width}}  {line}")
+    return 0
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return {"run": cmd_run, "presets": cmd_presets}[args.command](args)
+    except StepvizError as e:
+        print(f"stepviz: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stepviz: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The stepviz command, run as a user runs it: in a subprocess."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import stepviz
+
+
+def stepviz_cli(*args, cwd, input=None):
+    return subprocess.run([sys.executable, "-m", "stepviz", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, input=input, timeout=120)
+
+
+def files(folder: Path):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def test_default_run_writes_output_seed_mlp(tmp_path):
+    r = stepviz_cli("run", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == os.path.join("output", "seed-mlp.xlsx")
+    assert "final loss 0.00288159 after 5000 epochs" in lines[1]
+    assert lines[2].split() == ["sample", "target", "y", "output", "y"]
+    assert [l.split()[:2] for l in lines[3:6]] == [["1", "1"], ["2", "1"], ["3", "0"]]
+    assert float(lines[3].split()[2]) > 0.9 and float(lines[5].split()[2]) < 0.1
+    assert r.stderr == ""
+    assert files(tmp_path) == ["output", "output/seed-mlp.xlsx"]
+    df = stepviz.read_trace(tmp_path / "output" / "seed-mlp.xlsx")
+    assert df.value.notna().all() and len(df) == 113
+
+
+def test_config_file_run_with_overrides(tmp_path):
+    (tmp_path / "tiny.toml").write_text(
+        '[data]\nX = [[0, 1], [1, 0]]\ny = [[1], [0]]\n[network]\nhidden = [2]\n'
+        '[training]\nepochs = 10\nlr = 0.5\n[workbook]\ndetail = ["last"]\n')
+    r = stepviz_cli("run", "tiny.toml", "-o", "t.xlsx", "--epochs", "20", "--seed", "3", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "t.xlsx" and "after 20 epochs" in r.stdout
+    import openpyxl
+
+    names = openpyxl.load_workbook(tmp_path / "t.xlsx", read_only=True).sheetnames
+    assert "20.01 inputs" in names and "20.12 update biases" in names
+
+
+def test_presets_lists_each_preset_with_a_description(tmp_path):
+    r = stepviz_cli("presets", cwd=tmp_path)
+    assert r.returncode == 0
+    lines = dict(l.split(None, 1) for l in r.stdout.splitlines())
+    assert set(lines) == set(stepviz.presets()) and "seed-mlp" in lines
+    assert all(len(d) > 20 for d in lines.values())
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["presets"]])
+def test_help_teaches_with_examples(tmp_path, command):
+    r = stepviz_cli(*command, "--help", cwd=tmp_path)
+    assert r.returncode == 0 and "example" in r.stdout and "usage: stepviz" in r.stdout
+
+
+BAD = [
+    (["run", "--epochs", "0"], "training.epochs: expected a whole number >= 1, got 0"),
+    (["run", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
+    (["run", "--lr", "-1"], "training.lr: expected a finite number > 0, got -1.0"),
+    (["run", "--lr", "nan"], "training.lr: expected a finite number > 0"),
+    (["run", "--hidden", "3,-1"], "network.hidden: layer sizes must be at least 1"),
+    (["run", "--detail", "9", "--epochs", "5"], "workbook.detail: epoch 9 is beyond training.epochs = 5"),
+    (["run", "--focus", "9,9"], "workbook.focus: [9, 9] is outside every matrix of this network"),
+    (["run", "nope"], "unknown preset 'nope'; presets are: "),
+    (["run", "missing.toml"], "missing.toml: no such config file"),
+    (["run", "bad.toml"], "bad.toml: invalid TOML: "),
+    (["run", "typo.toml"], "unknown key training.epoch; did you mean 'epochs'?"),
+    (["run", "ragged.toml"], "data.X: row 2 has 1 values, row 1 has 2"),
+    (["run", "-o", "no/such/dir/out.xlsx"], "no/such/dir: no such folder for the output"),
+    (["run", "-o", "."], ".: is a directory"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, args, message):
+    (tmp_path / "bad.toml").write_text("[data\nX = 1\n")
+    (tmp_path / "typo.toml").write_text("[training]\nepoch = 3\n")
+    (tmp_path / "ragged.toml").write_text("[data]\nX = [[1, 2], [3]]\ny = [[1], [0]]\n")
+    before = files(tmp_path)
+    r = stepviz_cli(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert r.stdout == ""
+    assert files(tmp_path) == before

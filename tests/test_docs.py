@@ -1,0 +1,46 @@
+"""The README tells the truth: its step table is the engine's, its commands exist."""
+import re
+from pathlib import Path
+
+import stepviz
+from stepviz.workbook import sheet_name
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def steps_table(network) -> str:
+    rows = ["| step | sheet (epoch 1) | computes |", "|---|---|---|"]
+    for s in network.steps():
+        rows.append(f"| {s.number} | `{sheet_name(1, s)}` | "
+                    + "; ".join(f"`{c.words}`" for c in s.computes) + " |")
+    return "\n".join(rows)
+
+
+def test_readme_step_table_is_the_engines():
+    net = stepviz.load_config("seed-mlp").network
+    table = steps_table(net)
+    assert table in README, "README step table is stale; paste:\n" + table
+
+
+def test_readme_pictures_exist():
+    for name in re.findall(r"\]\((docs/[^)]+\.png)\)", README):
+        assert (Path(__file__).parent.parent / name).is_file(), name
+    assert "docs/step-11.png" in README
+
+
+def test_readme_lists_every_dependency():
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
+    for dep in deps:
+        name = re.split(r"[<>=\[ ]", dep)[0]
+        assert f"**{name}**" in README, f"README does not say why {name} is a dependency"
+
+
+def test_readme_quotes_the_real_step_11_formula(seed_book):
+    from book import YELLOW, step_sheets
+
+    s = next(x for x in step_sheets(seed_book) if x.title == "1.11 update weights")
+    first_yellow = min(rc for rc, f in s.fills.items() if f == YELLOW)
+    assert f"`{s.formulas[first_yellow]}`" in README

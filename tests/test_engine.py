@@ -1,0 +1,158 @@
+"""The engine against an independent implementation of the seed loop, finite differences,
+and the tutorial's reported result."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+import stepviz
+from reference import seed_loop
+
+# step that produces each name in the 12-step table; parameters are listed at step 2
+# (value the epoch starts from) and again at step 11/12 (updated value)
+STEP_OF = {"X": 1, "y": 1, "hidden_layer_input": 3, "hiddenlayer_activations": 4,
+           "output_layer_input": 5, "output": 5, "E": 6, "slope_output_layer": 7,
+           "slope_hidden_layer": 7, "d_output": 8, "Error_at_hidden_layer": 9,
+           "d_hiddenlayer": 10}
+
+
+def unit(shape):
+    return arrays(np.float64, shape, elements=st.floats(-1, 1, allow_nan=False, width=64))
+
+
+@st.composite
+def problems(draw):
+    n, d, h, k = (draw(st.integers(1, 5)) for _ in range(4))
+    X = draw(arrays(np.float64, (n, d), elements=st.floats(-3, 3, width=64)))
+    y = draw(arrays(np.float64, (n, k), elements=st.floats(0, 1, width=64)))
+    init = {"wh": draw(unit((d, h))), "bh": draw(unit((1, h))),
+            "wout": draw(unit((h, k))), "bout": draw(unit((1, k)))}
+    lr = draw(st.floats(0.01, 2))
+    epochs = draw(st.integers(1, 4))
+    return X, y, init, lr, epochs
+
+
+def config_dict(X, y, init, lr, epochs, detail):
+    return {"data": {"X": X.tolist(), "y": y.tolist()},
+            "network": {"hidden": [init["wh"].shape[1]]},
+            "training": {"lr": lr, "epochs": epochs},
+            "init": {k: v.tolist() for k, v in init.items()},
+            "workbook": {"detail": detail}}
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_engine_equals_the_seed_loop_for_every_recorded_value(problem):
+    X, y, init, lr, epochs = problem
+    run = stepviz.train(config_dict(X, y, init, lr, epochs, list(range(1, epochs + 1))))
+    expected = seed_loop(X, y, init["wh"], init["bh"], init["wout"], init["bout"], lr, epochs)
+    checked = 0
+    for epoch, rec in enumerate(expected, 1):
+        for key, want in rec.items():
+            name, _, step = key.partition("@")
+            step = int(step) if step else STEP_OF[name]
+            np.testing.assert_allclose(run.value(epoch, step, name), want, rtol=0, atol=1e-12,
+                                       err_msg=f"epoch {epoch} step {step} {name}")
+            checked += 1
+    assert checked == epochs * 20  # every one of the 20 recorded (step, name) pairs
+    # the history's last row is the last epoch's forward pass
+    np.testing.assert_allclose(run.output, expected[-1]["output"], atol=1e-12)
+    np.testing.assert_allclose(run.loss, 0.5 * np.sum(expected[-1]["E"] ** 2), atol=1e-12)
+
+
+def test_trace_lists_each_name_at_its_step_and_parameters_twice(seed_run):
+    f = seed_run.frame()
+    assert list(f.columns) == ["epoch", "step", "name", "row", "col", "value"]
+    listed = f.groupby("name")["step"].unique().map(sorted).to_dict()
+    for name, step in STEP_OF.items():
+        assert listed[name] == [step]
+    assert listed["wh"] == [2, 11] and listed["wout"] == [2, 11]
+    assert listed["bh"] == [2, 12] and listed["bout"] == [2, 12]
+    # X 12, y 3, 4 parameters 19 twice, 12 intermediates 60: 113 values
+    assert len(f) == 113 and f.value.notna().all()
+
+
+def _loss(run, params):
+    out = stepviz.engine.forward(run.steps, params, run.config.X)
+    return 0.5 * np.sum((run.config.y - out) ** 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_updates_of_steps_11_and_12_are_minus_lr_times_the_finite_difference_gradient(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(5, 3))
+    y = rng.uniform(size=(5, 2))
+    lr = 0.3
+    run = stepviz.train({"data": {"X": X.tolist(), "y": y.tolist()}, "network": {"hidden": [4]},
+                         "training": {"lr": lr, "epochs": 1, "seed": seed}})
+    start = {p: run.value(1, 2, p) for p in ("wh", "bh", "wout", "bout")}
+    updated = {"wh": run.value(1, 11, "wh"), "wout": run.value(1, 11, "wout"),
+               "bh": run.value(1, 12, "bh"), "bout": run.value(1, 12, "bout")}
+    eps = 1e-6
+    for name, p0 in start.items():
+        grad = np.zeros_like(p0)
+        for idx in np.ndindex(p0.shape):
+            plus, minus = dict(start), dict(start)
+            plus[name] = p0.copy(); plus[name][idx] += eps
+            minus[name] = p0.copy(); minus[name][idx] -= eps
+            grad[idx] = (_loss(run, plus) - _loss(run, minus)) / (2 * eps)
+        step = (updated[name] - p0) / lr
+        np.testing.assert_allclose(step, -grad, rtol=1e-6, atol=1e-9, err_msg=name)
+        assert np.abs(grad).max() > 1e-4  # a real gradient, not a vacuous zero
+
+
+def test_seed_mlp_learns_the_targets_as_the_tutorial_reports(seed_run):
+    # seed 003 reports [[0.98], [0.97], [0.05]] after 5000 epochs from its own random start;
+    # any uniform(0, 1) start gets within 0.1 of the targets, and the loss falls throughout
+    out = seed_run.output.ravel()
+    assert np.all(np.abs(out - seed_run.config.y.ravel()) < 0.1), out
+    assert out[0] > 0.9 and out[1] > 0.9 and out[2] < 0.1
+    loss = seed_run.history_loss
+    assert loss[0] > 10 * loss[-1]
+    assert np.all(np.diff(loss) < 0)
+
+
+def test_same_seed_same_run_and_other_seed_other_run():
+    a, b, c = stepviz.train(epochs=3), stepviz.train(epochs=3), stepviz.train(epochs=3, seed=1)
+    assert np.array_equal(a.value(1, 2, "wh"), b.value(1, 2, "wh"))
+    assert not np.array_equal(a.value(1, 2, "wh"), c.value(1, 2, "wh"))
+
+
+def test_given_initial_values_are_used_and_shapes_checked():
+    run = stepviz.train({"data": {"X": [[1, 0]], "y": [[1]]}, "network": {"hidden": [1]},
+                         "init": {"wh": [[0.5], [0.25]]}, "training": {"epochs": 1}})
+    assert run.value(1, 2, "wh").tolist() == [[0.5], [0.25]]
+    with pytest.raises(stepviz.ConfigError, match=r"init.wh: expected shape 2×1, got 1×2"):
+        stepviz.load_config({"data": {"X": [[1, 0]], "y": [[1]]}, "network": {"hidden": [1]},
+                             "init": {"wh": [[0.5, 0.25]]}})
+
+
+def test_history_every_subsamples_and_keeps_the_last_epoch():
+    run = stepviz.train(epochs=10, history_every=4)
+    assert run.history_epochs.tolist() == [1, 5, 9, 10]
+    full = stepviz.train(epochs=10, history_every=1)
+    np.testing.assert_array_equal(full.history_loss[[0, 4, 8, 9]], run.history_loss)
+    # the default keeps History near 1000 rows
+    assert len(stepviz.train(epochs=5000).history_epochs) == 1001
+
+
+def test_sigmoid_does_not_overflow_or_warn():
+    import warnings
+    from stepviz.ops import ACTIVATIONS
+
+    z = np.array([[-1e6, -1e3, -710.0, 0.0, 710.0, 1e3, 1e6]])
+    out = np.empty_like(z)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="ignore"):  # as in the engine
+            ACTIVATIONS["sigmoid"].compute(z, out)
+    assert np.all(np.isfinite(out))
+    assert out[0, 0] == 0.0 and out[0, 3] == 0.5 and out[0, -1] == 1.0
+
+
+def test_import_does_not_import_pandas():
+    import subprocess
+    import sys
+
+    code = "import sys, stepviz; sys.exit('pandas' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
