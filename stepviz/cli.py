@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="epochs written step by step: 1,2,500 or last")
     run.add_argument("--focus", type=_ints, metavar="ROW,COL",
                      help="the active (yellow) cell of each result, counted from 1 (default 1,1)")
+    run.add_argument("--activation", choices=["sigmoid", "tanh", "relu"], help="activation of every layer")
+    run.add_argument("--loss", choices=["error", "sse"], help="error: ½ΣE² (the tutorial), sse: ΣE²")
     run.add_argument("--history-every", type=int, metavar="K", help="History sheet: every K-th epoch")
     run.add_argument("--csv", metavar="FILE.csv", help="training data from a CSV file with a header row")
     run.add_argument("--target", type=_names, metavar="COL[,COL...]", help="the CSV's target columns")
@@ -102,7 +104,8 @@ def cmd_run(args) -> int:
         hidden = []
     config = load_config(args.source, epochs=args.epochs, lr=args.lr, seed=args.seed, hidden=hidden,
                          detail=args.detail, focus=args.focus, history_every=args.history_every,
-                         csv=args.csv, target=args.target)
+                         activation=args.activation, loss=args.loss,
+                         csv=args.csv and str(Path(args.csv).resolve()), target=args.target)
     if args.output is None:
         out = Path("output") / f"{config.name}.xlsx"
         out.parent.mkdir(exist_ok=True)
@@ -126,7 +129,7 @@ def cmd_run(args) -> int:
         print("  ".join(cells))
     if config.predict is not None:
         for row, p in zip(config.predict, run.predict(config.predict)):
-            print(f"predict {row.tolist()} -> {', '.join(f'{v:.8f}' for v in p)}")
+            print(f"predict [{', '.join(f'{v:g}' for v in row)}] -> {', '.join(f'{v:.8f}' for v in p)}")
     return 0
 
 

@@ -82,7 +82,7 @@ def read_source(source: str | Path | None) -> tuple[dict, str, Path | None]:
     source = "seed-mlp" if source is None else str(source)
     if source in presets():
         text = templates().joinpath(source + ".toml").read_text("utf-8")
-        return _parse(text, f"preset {source}"), source, None
+        return _parse(text, f"preset {source}"), source, Path(str(templates()))
     path = Path(source)
     if not source.endswith(".toml") and not path.exists():
         raise ConfigError(f"unknown preset {source!r}; presets are: {', '.join(presets())} "
@@ -145,7 +145,11 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
         _check_keys(table, section, keys)
         for key, default in keys.items():
             flat[key] = (section, table.get(key, default))
-    for key, value in (overrides or {}).items():
+    overrides = overrides or {}
+    if overrides.get("csv") is not None:  # a CSV given on top of a file replaces its data
+        for key in ("X", "y", "target"):
+            flat[key] = ("data", None)
+    for key, value in overrides.items():
         if key not in flat:
             raise ConfigError(f"unknown option {key}")
         if value is not None:

@@ -262,6 +262,10 @@ class _Writer:
                 sh.put(*rc, "formula", formula, fmt, float(value))
         ws.set_column(0, 0, 2)
         ws.set_column(1, 60, self.style["column_width"])
+        for block in lay.blocks.values():  # columns under a long label get wider
+            for j, label in enumerate(self.labels.get(block.name) or ()):
+                if len(label) + 1 > self.style["column_width"]:
+                    ws.set_column(block.col + j, block.col + j, min(len(label) + 1, 40))
         # print (and PDF-render) the whole step, captions and the long text lines included
         chars = lambda text: 1 + len(text) // self.style["column_width"]  # noqa: E731
         right = max([b.col + max(b.shape[1], chars(b.caption)) for b in lay.blocks.values()]

@@ -18,3 +18,23 @@ def seed_book(seed_run, tmp_path_factory):
     path = tmp_path_factory.mktemp("book") / "seed-mlp.xlsx"
     stepviz.write_workbook(seed_run, path)
     return path
+
+
+# every preset, plus variants for what no preset uses: depth 2, tanh, relu, frozen biases
+CASES = {name: (name, {}) for name in stepviz.presets()}
+CASES["deep-tanh-sse"] = ("seed-mlp", dict(hidden=[3, 2], activation="tanh", loss="sse", epochs=50,
+                                           detail=[1, 2], lr=0.05))
+CASES["relu-frozen-bias"] = ("seed-mlp", dict(activation="relu", train_bias=False, epochs=20, lr=0.01))
+PRESETS = sorted(CASES)
+
+
+@pytest.fixture(scope="session")
+def preset_books(tmp_path_factory):
+    """Every case's run and workbook (written once per test session)."""
+    folder = tmp_path_factory.mktemp("presets")
+    out = {}
+    for name in PRESETS:
+        source, overrides = CASES[name]
+        run = stepviz.train(source, **overrides)
+        out[name] = (run, stepviz.write_workbook(run, folder / f"{name}.xlsx"))
+    return out

@@ -44,3 +44,58 @@ def seed_loop(X, y, wh, bh, wout, bout, lr, epochs):
                                                    "bh@12": bh.copy(), "bout@12": bout.copy()})
         epochs_out.append(rec)
     return epochs_out
+
+
+ACTIVATIONS = {
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda a: a * (1 - a)),
+    "tanh": (np.tanh, lambda a: 1 - a ** 2),
+    "relu": (lambda z: np.maximum(z, 0), lambda a: (a > 0).astype(float)),
+}
+
+
+def general_loop(X, y, Ws, bs, lr, epochs, activation="sigmoid", loss="error", train_bias=True):
+    """Any depth: Ws = [wh1, ..., wout], bs = matching biases or None. Returns one dict per
+    epoch; parameters appear as 'name@start' and 'name@end'."""
+    f, df = ACTIVATIONS[activation]
+    Ws = [w.copy() for w in Ws]
+    bs = None if bs is None else [b.copy() for b in bs]
+    L = len(Ws) - 1  # hidden layers
+    sfx = ["" if L == 1 else str(l + 1) for l in range(L)]
+    wname = [f"wh{s}" for s in sfx] + ["wout"]
+    bname = [f"bh{s}" for s in sfx] + ["bout"]
+    history = []
+    for _ in range(epochs):
+        rec = {"X": X, "y": y}
+        for l in range(L + 1):
+            rec[wname[l] + "@start"] = Ws[l].copy()
+            if bs is not None:
+                rec[bname[l] + "@start"] = bs[l].copy()
+        acts, zs = [X], []
+        for l in range(L + 1):
+            z = acts[-1] @ Ws[l] + (bs[l] if bs is not None else 0.0)
+            zs.append(z)
+            acts.append(f(z))
+        E = y - acts[-1]
+        slopes = [df(a) for a in acts[1:]]
+        deltas = [None] * (L + 1)
+        deltas[L] = E * slopes[L] * (2.0 if loss == "sse" else 1.0)
+        errors = [None] * L
+        for l in reversed(range(L)):
+            errors[l] = deltas[l + 1] @ Ws[l + 1].T
+            deltas[l] = errors[l] * slopes[l]
+        for l in range(L + 1):
+            Ws[l] = Ws[l] + (acts[l].T @ deltas[l]) * lr
+            if bs is not None and train_bias:
+                bs[l] = bs[l] + np.sum(deltas[l], axis=0, keepdims=True) * lr
+        rec.update(output_layer_input=zs[L], output=acts[-1], E=E, slope_output_layer=slopes[L],
+                   d_output=deltas[L])
+        for l in range(L):
+            rec.update({f"hidden_layer_input{sfx[l]}": zs[l], f"hiddenlayer_activations{sfx[l]}": acts[l + 1],
+                        f"slope_hidden_layer{sfx[l]}": slopes[l], f"Error_at_hidden_layer{sfx[l]}": errors[l],
+                        f"d_hiddenlayer{sfx[l]}": deltas[l]})
+        for l in range(L + 1):
+            rec[wname[l] + "@end"] = Ws[l].copy()
+            if bs is not None:
+                rec[bname[l] + "@end"] = bs[l].copy()
+        history.append(rec)
+    return history

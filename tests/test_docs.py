@@ -44,3 +44,8 @@ def test_readme_quotes_the_real_step_11_formula(seed_book):
     s = next(x for x in step_sheets(seed_book) if x.title == "1.11 update weights")
     first_yellow = min(rc for rc, f in s.fills.items() if f == YELLOW)
     assert f"`{s.formulas[first_yellow]}`" in README
+
+
+def test_readme_has_a_row_for_every_preset():
+    for name in stepviz.presets():
+        assert f"| `{name}`" in README, name

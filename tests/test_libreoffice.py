@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 import stepviz
+from conftest import PRESETS
 from libreoffice import recalculate
 
 POISON = 12345.0
@@ -86,3 +87,22 @@ def test_editing_lr_recomputes_the_whole_chain(recalculated):
             np.testing.assert_allclose(s.matrix(block), again.value(epoch, step, name), atol=1e-9)
             assert not np.allclose(s.matrix(block), run.value(epoch, step, name), atol=1e-6)
     assert wb["1.11 update weights"] is not None
+
+
+@pytest.fixture(scope="module")
+def recalculated_presets(preset_books, tmp_path_factory):
+    d = tmp_path_factory.mktemp("lo-presets")
+    names = sorted(preset_books)
+    out = recalculate([preset_books[n][1] for n in names], d)
+    return {n: (preset_books[n][1], o) for n, o in zip(names, out)}
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_libreoffice_recalculates_every_preset_to_the_cached_values(recalculated_presets, name):
+    book, recalc = recalculated_presets[name]
+    cached, fresh = formula_values(book), formula_values(recalc)
+    assert cached.keys() == fresh.keys() and len(cached) > 50
+    for key, want in cached.items():
+        got = fresh[key]
+        assert isinstance(got, (int, float)), f"{key}: {got!r}"
+        assert got == pytest.approx(want, abs=1e-9, rel=1e-9), key
