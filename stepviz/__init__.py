@@ -4,34 +4,32 @@
     >>> run = stepviz.train("seed-mlp")
     >>> stepviz.write_workbook(run, "output/seed-mlp.xlsx")
 
-pandas is imported only by the functions that return DataFrames.
+pandas, XlsxWriter and openpyxl are imported only when a function that needs them is
+first used, so ``import stepviz`` and ``stepviz --help`` stay fast.
 """
+from importlib import import_module
+
 from .config import Config, ConfigError, StepvizError, load_config, presets
 from .engine import Run, TrainingError, train
 from .steps import Network, Step
 
 __version__ = "0.1.0"
 
+# name -> module that defines it, imported on first use
+_LAZY = {"write_workbook": "workbook", "read_trace": "reader", "read_history": "reader",
+         "compare": "analysis", "matrix": "analysis"}
+
 __all__ = ["Config", "ConfigError", "Network", "Run", "Step", "StepvizError", "TrainingError",
-           "load_config", "presets", "read_history", "read_trace", "train", "write_workbook"]
+           "load_config", "presets", "train", *_LAZY]
 
 
-def write_workbook(run, path, **kwargs):
-    """Write ``run`` as an .xlsx workbook at ``path`` (atomically). See stepviz.workbook."""
-    from .workbook import write_workbook as _write
-
-    return _write(run, path, **kwargs)
-
-
-def read_trace(path):
-    """The Trace sheet of a stepviz workbook as a DataFrame (epoch, step, name, row, col, value)."""
-    from .reader import read_trace as _read
-
-    return _read(path)
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'stepviz' has no attribute {name!r}")
 
 
-def read_history(path):
-    """The History sheet of a stepviz workbook as a DataFrame, one row per recorded epoch."""
-    from .reader import read_history as _read
-
-    return _read(path)
+def __dir__():
+    return sorted(__all__)

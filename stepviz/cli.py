@@ -23,6 +23,21 @@ example:
 """
 
 
+SHOW_EXAMPLES = """\
+examples:
+  stepviz show output/seed-mlp.xlsx --step 8                 # step 8 of the first detailed epoch
+  stepviz show output/seed-mlp.xlsx --step 11 --name wh      # one matrix of a step
+  stepviz show output/xor.xlsx --step 3 --epoch 10000 | less # pipes stay plain text
+"""
+
+DIFF_EXAMPLES = """\
+examples:
+  stepviz run -o a.xlsx && stepviz run --lr 0.5 -o b.xlsx
+  stepviz diff a.xlsx b.xlsx               # which steps moved, largest first
+  stepviz diff a.xlsx b.xlsx --tol 1e-12   # exit 1 if any value differs by more
+"""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse's usage block is noise here)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -66,6 +81,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("presets", help="list the built-in networks", description="List the presets: "
                    "the networks of the tutorials stepviz is based on.", epilog=PRESETS_EXAMPLES,
                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    show = sub.add_parser("show", help="print the matrices of one step of a workbook",
+                          description="Print the matrices a step produced, as aligned tables, "
+                          "with the step's formula in words on top. Reads the workbook's Trace sheet.",
+                          epilog=SHOW_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    show.add_argument("file", metavar="FILE.xlsx", help="a workbook written by stepviz")
+    show.add_argument("--step", type=int, required=True, help="step number (see the Overview)")
+    show.add_argument("--epoch", type=int, help="a detailed epoch (default: the first)")
+    show.add_argument("--name", help="only this matrix, e.g. d_output")
+    show.add_argument("--decimals", type=int, default=6, help="decimals shown (default 6)")
+
+    diff = sub.add_parser("diff", help="largest differences between two workbooks, per step and name",
+                          description="Compare the Trace sheets of two workbooks: for each epoch, step "
+                          "and name, the largest absolute difference, largest first. Exit 0, or with "
+                          "--tol, exit 1 when any difference exceeds the tolerance.",
+                          epilog=DIFF_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    diff.add_argument("a", metavar="A.xlsx")
+    diff.add_argument("b", metavar="B.xlsx")
+    diff.add_argument("--tol", type=float, help="exit 1 if any difference exceeds this")
     return p
 
 
@@ -143,6 +176,51 @@ def cmd_presets(args) -> int:
     return 0
 
 
+def cmd_show(args) -> int:
+    from .analysis import matrix
+    from .reader import read_trace, step_sheet
+
+    trace = read_trace(args.file)
+    epochs = sorted(trace.epoch.unique())
+    epoch = epochs[0] if args.epoch is None else args.epoch
+    if epoch not in epochs:
+        raise StepvizError(f"epoch {epoch} is not detailed in {args.file}; detailed epochs: "
+                           f"{', '.join(map(str, epochs))}")
+    at = trace[(trace.epoch == epoch) & (trace.step == args.step)]
+    if at.empty:
+        raise StepvizError(f"no step {args.step} in {args.file}; steps are 1 to {trace.step.max()}")
+    names = list(dict.fromkeys(at.name))
+    if args.name is not None and args.name not in names:
+        raise StepvizError(f"step {args.step} has no matrix {args.name!r}; it has: {', '.join(names)}")
+    sheet = step_sheet(args.file, epoch, args.step)
+    if sheet:
+        print(f"{sheet[0]}: {sheet[1]}")
+    fmt = lambda v: f"{v:.{args.decimals}f}"  # noqa: E731
+    for name in names if args.name is None else [args.name]:
+        m = matrix(trace, name, epoch=epoch, step=args.step)
+        print(f"\n{name}  ({m.shape[0]}×{m.shape[1]})")
+        print(m.to_string(float_format=fmt))
+    return 0
+
+
+def cmd_diff(args) -> int:
+    import math
+
+    from .analysis import compare
+
+    d = compare(args.a, args.b).sort_values("max_abs_diff", ascending=False, kind="stable")
+    print(d.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    if args.tol is None:
+        return 0
+    over = d[d.max_abs_diff > args.tol]
+    worst = d.max_abs_diff.max() if len(d) else 0.0
+    if len(over):
+        what = "differ or are missing" if math.isinf(worst) else f"differ by up to {worst:.3g}"
+        print(f"{len(over)} of {len(d)} matrices {what} (> tol {args.tol:g})", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -155,7 +233,8 @@ def main(argv=None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        return {"run": cmd_run, "presets": cmd_presets}[args.command](args)
+        commands = {"run": cmd_run, "presets": cmd_presets, "show": cmd_show, "diff": cmd_diff}
+        return commands[args.command](args)
     except StepvizError as e:
         print(f"stepviz: error: {e}", file=sys.stderr)
         return 2

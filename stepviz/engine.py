@@ -77,6 +77,22 @@ class Run:
                 for name in step.results:
                     yield epoch, step.number, name, self.values[(step.number, name)][slot]
 
+    def history_table(self) -> tuple[list[str], np.ndarray]:
+        """(column names, rows): epoch, loss, ``output[i,j]``..., then each parameter's cells."""
+        m = len(self.history_epochs)
+        parts = [("output", self.history_output), *self.history_params.items()]
+        names = ["epoch", "loss"] + [f"{n}[{i},{j}]" for n, a in parts for i, j in np.ndindex(a.shape[1:])]
+        data = np.hstack([self.history_epochs[:, None], self.history_loss[:, None]]
+                         + [a.reshape(m, -1) for _, a in parts])
+        return names, data
+
+    def history(self) -> "pd.DataFrame":
+        """One row per recorded epoch, the same table as the workbook's History sheet."""
+        import pandas as pd
+
+        names, data = self.history_table()
+        return pd.DataFrame(data, columns=names).astype({"epoch": "int64"})
+
     def frame(self) -> "pd.DataFrame":
         """The long table of every recorded value: epoch, step, name, row, col, value."""
         import pandas as pd

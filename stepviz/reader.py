@@ -40,7 +40,7 @@ def read_trace(path, *, engine: str | None = None) -> pd.DataFrame:
     if list(df.columns) != TRACE_COLUMNS:
         raise NotAWorkbookError(f"{path}: its Trace sheet has columns {list(df.columns)}, "
                                 f"expected {TRACE_COLUMNS}; not a stepviz workbook")
-    return df.astype({"epoch": "int64", "step": "int64", "name": object, "row": "int64",
+    return df.astype({"epoch": "int64", "step": "int64", "name": "str", "row": "int64",
                       "col": "int64", "value": "float64"})
 
 
@@ -51,3 +51,19 @@ def read_history(path, *, engine: str | None = None) -> pd.DataFrame:
         raise NotAWorkbookError(f"{path}: its History sheet does not start with epoch, loss; "
                                 "not a stepviz workbook")
     return df.astype({"epoch": "int64"})
+
+
+def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
+    """(sheet name, formula in words) of a step sheet, or None when there is none."""
+    import openpyxl
+
+    prefix = f"{epoch}.{step:02d} "
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        name = next((n for n in wb.sheetnames if n.startswith(prefix)), None)
+        if name is None:
+            return None
+        words = next(wb[name].iter_rows(min_row=2, max_row=2, max_col=1, values_only=True))[0]
+        return name, words or ""
+    finally:
+        wb.close()

@@ -358,18 +358,11 @@ class _Writer:
         sh.flush(ws)
 
     def write_history(self, ws):
-        run = self.run
-        header = ["epoch", "loss"] + _columns("output", run.shapes["output"]) + [
-            col for p in run.history_params for col in _columns(p, run.shapes[p])]
+        header, data = self.run.history_table()
         check = _checker(ws)
         for j, h in enumerate(header):
             check(ws.write_string(0, j, h, self.f_bold), 0, j)
-        data = [run.history_epochs[:, None], run.history_loss[:, None],
-                run.history_output.reshape(len(run.history_epochs), -1)]
-        data += [v.reshape(len(run.history_epochs), -1) for v in run.history_params.values()]
-        import numpy as np
-
-        table = np.hstack(data).tolist()
+        table = data.tolist()
         for i, row in enumerate(table, 1):
             check(ws.write_number(i, 0, row[0]), i, 0)
             for j in range(1, len(row)):
@@ -404,10 +397,6 @@ class _Writer:
 
 def _indices(shape):
     return [(i, j) for i in range(shape[0]) for j in range(shape[1])]
-
-
-def _columns(name, shape):
-    return [f"{name}[{i},{j}]" for i, j in _indices(shape)]
 
 
 def _checker(ws):

@@ -49,3 +49,31 @@ def test_readme_quotes_the_real_step_11_formula(seed_book):
 def test_readme_has_a_row_for_every_preset():
     for name in stepviz.presets():
         assert f"| `{name}`" in README, name
+
+
+def test_readme_python_examples_run_and_print_what_the_readme_says(tmp_path, monkeypatch):
+    import doctest
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "output").mkdir()
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    examples = [b for b in blocks if ">>>" in b]
+    assert len(examples) >= 4
+    parser, globs = doctest.DocTestParser(), {}
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for i, block in enumerate(examples):
+        test = parser.get_doctest(block, globs, f"README example {i + 1}", "README.md", 0)
+        runner.run(test, clear_globs=False)
+        globs = test.globs  # later examples use earlier names
+    assert runner.summarize(verbose=False).failed == 0
+
+
+def test_readme_show_example_is_the_real_output(tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "stepviz", "run", "-q"], cwd=tmp_path, check=True,
+                   capture_output=True)
+    shown = subprocess.run([sys.executable, "-m", "stepviz", "show", "output/seed-mlp.xlsx", "--step", "8"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert "$ stepviz show output/seed-mlp.xlsx --step 8\n" + shown in README
