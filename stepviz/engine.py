@@ -1,12 +1,13 @@
 """The step engine: trains the network by running the step table, recording as it goes.
 
-Every op writes straight into its destination: the recording buffer of a detailed
-epoch, or one of two scratch buffers otherwise (two, so that an update never
-overwrites the parameters it is reading). Nothing is allocated per epoch.
+Each op's numpy program is bound once to fixed buffers (views of one workspace array)
+and replayed every epoch: nothing is allocated per epoch, and recording an epoch is a
+single copy of the workspace.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -146,24 +147,44 @@ def train(config: Config | str | dict | None = None, **overrides) -> Run:
         raise TypeError("overrides apply to a preset, path or dict, not to a Config")
     net = config.network
     steps = net.steps()
-    n = len(config.X)
-    shapes = net.shapes(n)
+    shapes = net.shapes(len(config.X))
     params = initial_parameters(config)
-    init = {k: v.copy() for k, v in params.items()}
-    cur: dict[str, np.ndarray] = dict(params, X=config.X, y=config.y, lr=np.array([[config.lr]]))
-    lr = config.lr
+
+    # One contiguous workspace holds every value of an epoch, each (step, name) a fixed
+    # view of it: recording a detailed epoch is one copy, and the parameters' updates are
+    # laid out in the order of their start values, so one copy starts the next epoch.
+    keys = [(s.number, r) for s in steps for r in s.results]
+    first = {r: k for k in reversed(keys) for r in [k[1]]}
+    last = {r: k for k in keys for r in [k[1]]}
+    updated = [p for p in params if last[p] != first[p]]
+    order = ([first[p] for p in updated] + [last[p] for p in updated]
+             + [k for k in keys if k not in {*map(first.get, updated), *map(last.get, updated)}])
+    offsets, total = {}, 0
+    for key in order:
+        offsets[key] = total
+        total += shapes[key[1]][0] * shapes[key[1]][1]
+    ws = np.empty(total)
+    buf = {k: ws[o:o + shapes[k[1]][0] * shapes[k[1]][1]].reshape(shapes[k[1]]) for k, o in offsets.items()}
+    split = sum(buf[first[p]].size for p in updated)
+    start, end = ws[:split], ws[split:2 * split]
+    buf[first["X"]][...] = config.X
+    buf[first["y"]][...] = config.y
+    for p, value in params.items():
+        buf[first[p]][...] = value
+
+    # bind each op's program to the buffers it reads and writes, once
+    calls, current = [], {}
+    for s in steps:
+        for c in s.computes:
+            key = (s.number, c.result)
+            if not isinstance(c.op, Given):
+                args = [config.lr if o == "lr" else buf[current[o]] for o in c.operands]
+                out = buf[key]
+                calls += [partial(fn, *a) for fn, a in c.op.program(*args, out=out)]
+            current[c.result] = key
 
     detail = config.detail
-    slot_of = {e: i for i, e in enumerate(detail)}
-    values = {(s.number, r): np.empty((len(detail), *shapes[r])) for s in steps for r in s.results}
-    given = [(s.number, r) for s in steps if s.given for r in s.results]
-    computes = [(s.number, c.result, c.op, tuple(c.operands)) for s in steps for c in s.computes
-                if not isinstance(c.op, Given)]
-    scratch = {(s, r): (np.empty(shapes[r]), np.empty(shapes[r])) for s, r, _, _ in computes}
-    # the op compute functions take lr as a float (cheaper than a 1x1 array)
-    plan = [(key := (s, r), r, op.compute, tuple("lr*" if o == "lr" else o for o in ops),
-             scratch[key], values[key]) for s, r, op, ops in computes]
-
+    record = np.empty((len(detail), total))
     every = config.history_every
     hist_epochs = np.array(sorted({*range(1, config.epochs + 1, every), config.epochs}))
     m = len(hist_epochs)
@@ -171,39 +192,39 @@ def train(config: Config | str | dict | None = None, **overrides) -> Run:
     hist_out = np.empty((m, *shapes["output"]))
     hist_params = {p: np.empty((m, *shapes[p])) for p in params}
     half = 1.0 if net.loss == "sse" else 0.5
+    E, output = buf[current["E"]], buf[current["output"]]
     next_hist, h = int(hist_epochs[0]), 0
+    next_detail, d = (detail[0] if detail else 0), 0
 
     with np.errstate(over="ignore", under="ignore"):
         for epoch in range(1, config.epochs + 1):
-            slot = slot_of.get(epoch)
-            if slot is not None:
-                for key in given:
-                    values[key][slot] = cur[key[1]]
+            for call in calls:
+                call()
             if epoch == next_hist:
-                for p, store in hist_params.items():
-                    store[h] = cur[p]
-            par = epoch & 1
-            for key, name, compute, operands, bufs, rec in plan:
-                out = bufs[par] if slot is None else rec[slot]
-                compute(*[lr if o == "lr*" else cur[o] for o in operands], out=out)
-                cur[name] = out
-            if epoch == next_hist:
-                E = cur["E"]
                 hist_loss[h] = half * float(np.vdot(E, E))
-                hist_out[h] = cur["output"]
+                hist_out[h] = output
+                for p, store in hist_params.items():
+                    store[h] = buf[first[p]]
                 if not np.isfinite(hist_loss[h]):
-                    raise TrainingError(_non_finite(epoch, steps, cur))
+                    raise TrainingError(_non_finite(epoch, steps, buf))
                 h += 1
                 next_hist = int(hist_epochs[h]) if h < m else 0
-    final = {p: cur[p].copy() for p in params}
+            if epoch == next_detail:
+                record[d] = ws
+                d += 1
+                next_detail = detail[d] if d < len(detail) else 0
+            start[...] = end
+    n = len(detail)
+    values = {k: record[:, o:o + buf[k].size].reshape(n, *buf[k].shape) for k, o in offsets.items()}
+    final = {p: buf[first[p]].copy() for p in params}
     return Run(config, steps, shapes, values, hist_epochs, hist_loss, hist_out, hist_params,
-               final, init)
+               final, {p: v.copy() for p, v in params.items()})
 
 
-def _non_finite(epoch, steps, cur) -> str:
+def _non_finite(epoch, steps, buf) -> str:
     for s in steps:
         for r in s.results:
-            if not np.all(np.isfinite(cur[r])):
+            if not np.all(np.isfinite(buf[(s.number, r)])):
                 return (f"training diverged: {r} in step {s.number} ({s.title}) of epoch {epoch} "
                         "is not a finite number; try a smaller training.lr")
     return f"training diverged in epoch {epoch}; try a smaller training.lr"

@@ -2,7 +2,10 @@
 
 An op kind knows three things about the matrix it produces:
 
-* ``compute(*operands, out=...)`` -- the numpy computation, written into ``out``;
+* ``program(*operands, out=...)`` -- the numpy computation, as the list of calls
+  ``(function, positional arguments)`` that write it into ``out`` (out passed positionally:
+  it is measurably cheaper for small arrays); the engine binds them once and replays them
+  every epoch, ``compute`` runs them once;
 * ``shape(*shapes)`` -- the shape of its result from the shapes of its operands;
 * ``formula(i, j, ref)`` -- the Excel formula of result cell (i, j), spelled with
   ``ref(k, r, c)`` (cell (r, c) of operand k) and ``ref.range(k, r0, c0, r1, c1)``.
@@ -14,6 +17,7 @@ So the highlighting cannot disagree with the formula.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -25,8 +29,8 @@ class Activation:
     both as Excel formulas of one cell reference."""
 
     name: str
-    compute: Callable  # (z, out) -> None
-    slope: Callable  # (a, out) -> None
+    compute: Callable  # (z, out) -> program
+    slope: Callable  # (a, out) -> program
     formula: Callable[[str], str]
     slope_formula: Callable[[str], str]
     slope_words: str
@@ -37,28 +41,16 @@ class Activation:
 def _sigmoid(z, out):
     # 1/(1+exp(-z)); exp overflows to inf for z < -709 and 1/inf == 0 is the right
     # answer, so the engine runs under np.errstate(over="ignore") instead of branching.
-    np.negative(z, out=out)
-    np.exp(out, out=out)
-    out += 1.0
-    np.reciprocal(out, out=out)
+    return [(np.negative, (z, out)), (np.exp, (out, out)), (np.add, (out, 1.0, out)),
+            (np.reciprocal, (out, out))]
 
 
 def _sigmoid_slope(a, out):
-    np.subtract(1.0, a, out=out)
-    out *= a
+    return [(np.subtract, (1.0, a, out)), (np.multiply, (out, a, out))]
 
 
 def _tanh_slope(a, out):
-    np.multiply(a, a, out=out)
-    np.subtract(1.0, out, out=out)
-
-
-def _relu(z, out):
-    np.maximum(z, 0.0, out=out)
-
-
-def _relu_slope(a, out):
-    np.greater(a, 0.0, out=out)
+    return [(np.multiply, (a, a, out)), (np.subtract, (1.0, out, out))]
 
 
 ACTIVATIONS = {
@@ -68,10 +60,11 @@ ACTIVATIONS = {
         lambda x: f"IF({x}>=0,1/(1+EXP(-{x})),EXP({x})/(1+EXP({x})))",
         lambda a: f"{a}*(1-{a})", "{0}·(1−{0})", 0.0, 1.0),
     "tanh": Activation(
-        "tanh", lambda z, out: np.tanh(z, out=out), _tanh_slope,
+        "tanh", lambda z, out: [(np.tanh, (z, out))], _tanh_slope,
         lambda x: f"TANH({x})", lambda a: f"1-{a}^2", "1−{0}²", -1.0, 1.0),
     "relu": Activation(
-        "relu", _relu, _relu_slope,
+        "relu", lambda z, out: [(partial(np.maximum, out=out), (z, 0.0))],  # out positional is deprecated here
+        lambda a, out: [(np.greater, (a, 0.0, out))],
         lambda x: f"MAX(0,{x})", lambda a: f"IF({a}>0,1,0)", "1 if {0}>0 else 0", 0.0, np.inf),
 }
 
@@ -84,6 +77,11 @@ class Op:
     """Base class; subclasses are the op kinds of the step table."""
 
     words = ""  # the formula in words, "{0}", "{1}" ... are operand names
+
+    def compute(self, *operands, out):
+        """Run the op's program once: the result is written into ``out``."""
+        for fn, args in self.program(*operands, out=out):
+            fn(*args)
 
     def describe(self, result: str, operands: tuple[str, ...]) -> str:
         return f"{result} = " + self.words.format(*operands)
@@ -112,10 +110,8 @@ class Dense(Op):
     def shape(self, a, w, b=None):
         return (a[0], w[1])
 
-    def compute(self, a, w, b=None, *, out):
-        np.matmul(a, w, out=out)
-        if self.bias:
-            out += b
+    def program(self, a, w, b=None, *, out):
+        return [(np.dot, (a, w, out))] + ([(np.add, (out, b, out))] if self.bias else [])
 
     def formula(self, i, j, ref, shapes):
         n = shapes[0][1]
@@ -136,8 +132,8 @@ class Activate(Op):
     def shape(self, z):
         return z
 
-    def compute(self, z, *, out):
-        self.fn.compute(z, out)
+    def program(self, z, *, out):
+        return self.fn.compute(z, out)
 
     def formula(self, i, j, ref, shapes):
         return self.fn.formula(ref(0, i, j))
@@ -156,8 +152,8 @@ class Slope(Op):
     def shape(self, a):
         return a
 
-    def compute(self, a, *, out):
-        self.fn.slope(a, out)
+    def program(self, a, *, out):
+        return self.fn.slope(a, out)
 
     def formula(self, i, j, ref, shapes):
         return self.fn.slope_formula(ref(0, i, j))
@@ -170,8 +166,8 @@ class Subtract(Op):
     def shape(self, a, b):
         return a
 
-    def compute(self, a, b, *, out):
-        np.subtract(a, b, out=out)
+    def program(self, a, b, *, out):
+        return [(np.subtract, (a, b, out))]
 
     def formula(self, i, j, ref, shapes):
         return f"{ref(0, i, j)}-{ref(1, i, j)}"
@@ -190,10 +186,8 @@ class Multiply(Op):
     def shape(self, a, b):
         return a
 
-    def compute(self, a, b, *, out):
-        np.multiply(a, b, out=out)
-        if self.factor != 1:
-            out *= self.factor
+    def program(self, a, b, *, out):
+        return [(np.multiply, (a, b, out))] + ([(np.multiply, (out, self.factor, out))] if self.factor != 1 else [])
 
     def formula(self, i, j, ref, shapes):
         f = f"{ref(0, i, j)}*{ref(1, i, j)}"
@@ -209,8 +203,8 @@ class MatmulT(Op):
     def shape(self, d, w):
         return (d[0], w[0])
 
-    def compute(self, d, w, *, out):
-        np.matmul(d, w.T, out=out)
+    def program(self, d, w, *, out):
+        return [(np.dot, (d, w.T, out))]
 
     def formula(self, i, j, ref, shapes):
         return _sum(f"{ref(0, i, k)}*{ref(1, j, k)}" for k in range(shapes[0][1]))
@@ -225,10 +219,9 @@ class UpdateWeights(Op):
     def shape(self, w, a, d, lr):
         return w
 
-    def compute(self, w, a, d, lr, *, out):
-        np.matmul(a.T, d, out=out)
-        out *= lr
-        out += w
+    def program(self, w, a, d, lr, *, out):
+        # (aᵀ·d)·lr + w: the tutorial's order of operations, so results agree to the bit
+        return [(np.dot, (a.T, d, out)), (np.multiply, (out, lr, out)), (np.add, (out, w, out))]
 
     def formula(self, i, j, ref, shapes):
         n = shapes[1][0]
@@ -245,10 +238,9 @@ class UpdateBias(Op):
     def shape(self, b, d, lr):
         return b
 
-    def compute(self, b, d, lr, *, out):
-        np.sum(d, axis=0, keepdims=True, out=out)
-        out *= lr
-        out += b
+    def program(self, b, d, lr, *, out):
+        return [(np.add.reduce, (d, 0, None, out, True)),  # Σ over rows, keepdims
+                (np.multiply, (out, lr, out)), (np.add, (out, b, out))]
 
     def formula(self, i, j, ref, shapes):
         n = shapes[1][0]

@@ -138,14 +138,14 @@ def test_history_every_subsamples_and_keeps_the_last_epoch():
 
 def test_sigmoid_does_not_overflow_or_warn():
     import warnings
-    from stepviz.ops import ACTIVATIONS
+    from stepviz.ops import ACTIVATIONS, Activate
 
     z = np.array([[-1e6, -1e3, -710.0, 0.0, 710.0, 1e3, 1e6]])
     out = np.empty_like(z)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(over="ignore"):  # as in the engine
-            ACTIVATIONS["sigmoid"].compute(z, out)
+            Activate(ACTIVATIONS["sigmoid"]).compute(z, out=out)
     assert np.all(np.isfinite(out))
     assert out[0, 0] == 0.0 and out[0, 3] == 0.5 and out[0, -1] == 1.0
 
