@@ -3,11 +3,11 @@ seed loop (the tutorial's numpy code, written here), in the same process."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import numpy as np
 
 import stepviz
+from common import interleaved
 
 
 def seed_loop(X, y, wh, bh, wout, bout, lr, epochs):
@@ -40,15 +40,6 @@ def net_150(seed=0):
             "training": {"lr": 0.01}}
 
 
-def median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
-
-
 def measure(source, epochs, repeat=5):
     config = stepviz.load_config(source, epochs=epochs, detail=[1])
     config = dataclasses.replace(config, detail=tuple(range(1, epochs + 1)))  # every epoch
@@ -58,8 +49,7 @@ def measure(source, epochs, repeat=5):
             init["wout"], init["bout"], config.lr, epochs)
     seed_loop(*args)  # warm up
     stepviz.train(config)
-    base = median_time(lambda: seed_loop(*args), repeat)
-    ours = median_time(lambda: stepviz.train(config), repeat)
+    base, ours = interleaved(lambda: seed_loop(*args), lambda: stepviz.train(config), repeat)
     run = stepviz.train(config)
     Ws, _ = seed_loop(*args)
     assert np.allclose(run.params["wout"], Ws[-1], atol=1e-9), "benchmark baseline disagrees"

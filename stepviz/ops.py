@@ -69,6 +69,11 @@ ACTIVATIONS = {
 }
 
 
+MAX_TERMS = 10  # a sum of products is written out term by term up to this many terms;
+# longer ones read whole ranges (MMULT / SUMPRODUCT): short, and far below Excel's
+# 8,192-character formula limit for any size
+
+
 def _sum(terms):
     return "+".join(terms)
 
@@ -115,7 +120,10 @@ class Dense(Op):
 
     def formula(self, i, j, ref, shapes):
         n = shapes[0][1]
-        f = _sum(f"{ref(0, i, k)}*{ref(1, k, j)}" for k in range(n))
+        if n > MAX_TERMS:
+            f = f"MMULT({ref.range(0, i, 0, i, n - 1)},{ref.range(1, 0, j, n - 1, j)})"
+        else:
+            f = _sum(f"{ref(0, i, k)}*{ref(1, k, j)}" for k in range(n))
         return f + f"+{ref(2, 0, j)}" if self.bias else f
 
 
@@ -207,7 +215,10 @@ class MatmulT(Op):
         return [(np.dot, (d, w.T, out))]
 
     def formula(self, i, j, ref, shapes):
-        return _sum(f"{ref(0, i, k)}*{ref(1, j, k)}" for k in range(shapes[0][1]))
+        n = shapes[0][1]
+        if n > MAX_TERMS:
+            return f"SUMPRODUCT({ref.range(0, i, 0, i, n - 1)},{ref.range(1, j, 0, j, n - 1)})"
+        return _sum(f"{ref(0, i, k)}*{ref(1, j, k)}" for k in range(n))
 
 
 @dataclass(frozen=True)
@@ -225,8 +236,11 @@ class UpdateWeights(Op):
 
     def formula(self, i, j, ref, shapes):
         n = shapes[1][0]
-        s = _sum(f"{ref(1, k, i)}*{ref(2, k, j)}" for k in range(n))
-        return f"{ref(0, i, j)}+({s})*{ref(3, 0, 0)}"
+        if n > MAX_TERMS:
+            s = f"SUMPRODUCT({ref.range(1, 0, i, n - 1, i)},{ref.range(2, 0, j, n - 1, j)})"
+        else:
+            s = "(" + _sum(f"{ref(1, k, i)}*{ref(2, k, j)}" for k in range(n)) + ")"
+        return f"{ref(0, i, j)}+{s}*{ref(3, 0, 0)}"
 
 
 @dataclass(frozen=True)

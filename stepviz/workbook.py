@@ -158,6 +158,7 @@ class _Writer:
         self.labels = {"X": cfg.x_labels, "y": cfg.y_labels}
         self.layouts = {s.number: Layout(s, run.shapes, self.labels) for s in run.steps}
         self.lr_cell = None  # set by the overview
+        self._formulas = {}
 
     # -- helpers -----------------------------------------------------------------
     def first_producer(self, name):
@@ -166,10 +167,41 @@ class _Writer:
     def last_producer(self, name):
         return [s for s in self.run.steps if name in s.results][-1]
 
-    def link(self, epoch, step, name, i, j) -> str:
-        """Reference to cell (i, j) of ``name`` as produced by ``step`` in ``epoch``."""
-        block = self.layouts[step.number].blocks[("out", name)]
-        return f"{quote_sheetname(sheet_name(epoch, step))}!{xl_rowcol_to_cell(*block.cell(i, j))}"
+    def link_prefix(self, epoch, step, name) -> tuple[str, Block]:
+        """("='sheet'!", block): where ``name`` produced by ``step`` in ``epoch`` lives."""
+        return "=" + quote_sheetname(sheet_name(epoch, step)) + "!", self.layouts[step.number].blocks[("out", name)]
+
+    @staticmethod
+    def put_block(cells, block, value, link):
+        """A matrix of numbers, or of links to the same matrix on another sheet."""
+        rows = value.tolist()
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                f = None if link is None else link[0] + xl_rowcol_to_cell(*link[1].cell(i, j))
+                cells[block.cell(i, j)] = (f, v)
+
+    def formulas(self, step):
+        """{cell: formula} of a step's computed results, and the cells the focus cells read.
+        Computed once per step: the layout, and so every reference, is the same in each epoch."""
+        if step.number in self._formulas:
+            return self._formulas[step.number]
+        lay, focus = self.layouts[step.number], self.run.config.focus
+        formulas, sources = {}, set()
+        for ci, c in enumerate(step.computes):
+            if isinstance(c.op, Given):
+                continue
+            block = lay.blocks[("out", c.result)]
+            operands = lay.operands[ci]
+            shapes = [b.shape for b in operands]
+            fi, fj = min(focus[0], block.shape[0]) - 1, min(focus[1], block.shape[1]) - 1
+            for i in range(block.shape[0]):
+                for j in range(block.shape[1]):
+                    ref = Refs(operands)
+                    formulas[block.cell(i, j)] = "=" + c.op.formula(i, j, ref, shapes)
+                    if (i, j) == (fi, fj):
+                        sources |= ref.cells
+        self._formulas[step.number] = formulas, sources
+        return formulas, sources
 
     # -- sheets --------------------------------------------------------------------
     def write(self, progress=None):
@@ -196,7 +228,7 @@ class _Writer:
                "inputs link to the sheet that produced them; edit lr on Overview", None)
         nav = [("Overview", "Overview")]
         order = [(e, s) for e in detail for s in run.steps]
-        k = order.index((epoch, step))
+        k = detail.index(epoch) * n_steps + step.number - 1
         if k > 0:
             nav.insert(0, ("← " + sheet_name(*order[k - 1]), sheet_name(*order[k - 1])))
         if k + 1 < len(order):
@@ -204,7 +236,7 @@ class _Writer:
         for col, (text, target) in enumerate(nav):
             sh.put(3, 1 + 4 * col, "url", f"internal:{quote_sheetname(target)}!A1", self.f_link, text)
 
-        focus_cells, source_cells = set(), set()
+        focus_cells = set()
         for (kind, name), block in lay.blocks.items():
             sh.put(block.top, block.col, "string", block.caption, self.f_caption)
             for j, label in enumerate(self.labels.get(name) or ()):
@@ -223,13 +255,12 @@ class _Writer:
                 cells[block.cell(0, 0)] = (f"={self.lr_cell}", run.config.lr)
                 continue
             producer = self.first_producer(name)
-            value = run.value(epoch, producer.number, name)
-            for i in range(block.shape[0]):
-                for j in range(block.shape[1]):
-                    cells[block.cell(i, j)] = ("=" + self.link(epoch, producer, name, i, j), value[i, j])
+            self.put_block(cells, block, run.value(epoch, producer.number, name),
+                           self.link_prefix(epoch, producer, name))
         # results
         first = epoch == detail[0]
-        for ci, c in enumerate(step.computes):
+        formulas, source_cells = self.formulas(step)  # the same in every epoch
+        for c in step.computes:
             block = lay.blocks[("out", c.result)]
             value = run.value(epoch, step.number, c.result)
             if isinstance(c.op, Given):
@@ -238,28 +269,19 @@ class _Writer:
                     src = (detail[0], step)
                 elif step.number > 1 and epoch - 1 in detail:
                     src = (epoch - 1, self.last_producer(c.result))
-                for i in range(block.shape[0]):
-                    for j in range(block.shape[1]):
-                        f = None if src is None else "=" + self.link(*src, c.result, i, j)
-                        cells[block.cell(i, j)] = (f, value[i, j])
+                self.put_block(cells, block, value, src and self.link_prefix(*src, c.result))
                 continue
-            operands = lay.operands[ci]
-            shapes = [b.shape for b in operands]
-            fi, fj = (min(run.config.focus[0], block.shape[0]) - 1,
-                      min(run.config.focus[1], block.shape[1]) - 1)
-            for i in range(block.shape[0]):
-                for j in range(block.shape[1]):
-                    ref = Refs(operands)
-                    cells[block.cell(i, j)] = ("=" + c.op.formula(i, j, ref, shapes), value[i, j])
-                    if (i, j) == (fi, fj):
-                        source_cells |= ref.cells
-        source_cells -= focus_cells
+            for i, row in enumerate(value.tolist()):
+                for j, v in enumerate(row):
+                    rc = block.cell(i, j)
+                    cells[rc] = (formulas[rc], v)
+        source_cells = source_cells - focus_cells
         for rc, (formula, value) in cells.items():
             fmt = self.f_focus if rc in focus_cells else self.f_source if rc in source_cells else self.f_num
             if formula is None:
-                sh.put(*rc, "number", float(value), fmt)
+                sh.put(*rc, "number", value, fmt)
             else:
-                sh.put(*rc, "formula", formula, fmt, float(value))
+                sh.put(*rc, "formula", formula, fmt, value)
         ws.set_column(0, 0, 2)
         ws.set_column(1, 60, self.style["column_width"])
         for block in lay.blocks.values():  # columns under a long label get wider

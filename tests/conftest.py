@@ -1,6 +1,7 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -25,6 +26,11 @@ CASES = {name: (name, {}) for name in stepviz.presets()}
 CASES["deep-tanh-sse"] = ("seed-mlp", dict(hidden=[3, 2], activation="tanh", loss="sse", epochs=50,
                                            detail=[1, 2], lr=0.05))
 CASES["relu-frozen-bias"] = ("seed-mlp", dict(activation="relu", train_bias=False, epochs=20, lr=0.01))
+# more terms than ops.MAX_TERMS: the sums switch to MMULT / SUMPRODUCT over ranges
+_rng = np.random.default_rng(5)
+CASES["wide-ranges"] = ({"data": {"X": _rng.uniform(size=(12, 12)).tolist(),
+                                  "y": _rng.uniform(size=(12, 11)).tolist()},
+                         "network": {"hidden": [11]}, "training": {"epochs": 3, "lr": 0.5}}, {})
 PRESETS = sorted(CASES)
 
 
