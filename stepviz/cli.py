@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--history-every", type=int, metavar="K", help="History sheet: every K-th epoch")
     run.add_argument("--csv", metavar="FILE.csv", help="training data from a CSV file with a header row")
     run.add_argument("--target", type=_names, metavar="COL[,COL...]", help="the CSV's target columns")
-    run.add_argument("-q", "--quiet", action="store_true", help="print only the output path")
+    run.add_argument("--max-detail", type=int, metavar="N", help="allow more than 50 detailed epochs")
+    run.add_argument("-q", "--quiet", action="store_true",
+                     help="print only the output path (no summary, warnings or progress bar)")
 
     sub.add_parser("presets", help="list the built-in networks", description="List the presets: "
                    "the networks of the tutorials stepviz is based on.", epilog=PRESETS_EXAMPLES,
@@ -130,14 +132,14 @@ def _names(text: str) -> list[str]:
 def cmd_run(args) -> int:
     from .config import load_config
     from .engine import train
-    from .workbook import check_destination, write_workbook
+    from .workbook import WARN_CELLS, check_destination, estimate, write_workbook
 
     hidden = args.hidden
     if hidden == [0]:
         hidden = []
     config = load_config(args.source, epochs=args.epochs, lr=args.lr, seed=args.seed, hidden=hidden,
                          detail=args.detail, focus=args.focus, history_every=args.history_every,
-                         activation=args.activation, loss=args.loss,
+                         activation=args.activation, loss=args.loss, max_detail=args.max_detail,
                          csv=args.csv and str(Path(args.csv).resolve()), target=args.target)
     if args.output is None:
         out = Path("output") / f"{config.name}.xlsx"
@@ -145,8 +147,14 @@ def cmd_run(args) -> int:
     else:
         out = Path(args.output)
     check_destination(out)
-    run = train(config)
-    write_workbook(run, out)
+    size = estimate(config)  # refuses what Excel cannot hold, before any work
+    if size.cells > WARN_CELLS and not args.quiet:
+        print(f"stepviz: warning: about {size.cells:,} cells in {size.sheets} sheets, ~{size.megabytes:.0f} MB, "
+              f"~{size.seconds:.0f} s to write", file=sys.stderr)
+    with _progress(config.epochs, "training", "epoch", args.quiet) as bar:
+        run = train(config, progress=bar.update)
+    with _progress(size.sheets - 3, "writing", "sheet", args.quiet) as bar:
+        write_workbook(run, out, progress=bar.update)
     print(out)
     if args.quiet:
         return 0
@@ -164,6 +172,14 @@ def cmd_run(args) -> int:
         for row, p in zip(config.predict, run.predict(config.predict)):
             print(f"predict [{', '.join(f'{v:g}' for v in row)}] -> {', '.join(f'{v:.8f}' for v in p)}")
     return 0
+
+
+def _progress(total, desc, unit, quiet):
+    """A progress bar on stderr, shown only on a terminal and only when the work lasts."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, delay=0.5, leave=False, file=sys.stderr,
+                disable=quiet or not sys.stderr.isatty())
 
 
 def cmd_presets(args) -> int:

@@ -32,10 +32,9 @@ SCHEMA: dict[str, dict] = {
                 "activation": "sigmoid"},
     "training": {"lr": 0.1, "epochs": 5000, "seed": 0},
     "init": {},  # parameter names, checked against the network
-    "workbook": {"detail": [1], "focus": [1, 1], "history_every": None},
+    "workbook": {"detail": [1], "focus": [1, 1], "history_every": None, "max_detail": 50},
 }
 LOSSES = ("error", "sse")
-MAX_DETAIL = 50  # detailed epochs in one workbook: a few sheets each
 
 
 @dataclass(frozen=True)
@@ -215,6 +214,13 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
             raise ConfigError(f"workbook.detail: epoch {e} is beyond training.epochs = {epochs}")
         epochs_detailed.append(e)
     epochs_detailed = tuple(sorted(set(epochs_detailed)))
+    max_detail = get("max_detail")
+    if not _is_int(max_detail) or max_detail < 1:
+        raise ConfigError(f"workbook.max_detail: expected a whole number >= 1, got {max_detail!r}")
+    if len(epochs_detailed) > max_detail:
+        raise ConfigError(f"workbook.detail: {len(epochs_detailed)} epochs in detail, at most "
+                          f"{max_detail} (each adds {len(network.steps())} sheets); detail fewer "
+                          "epochs or raise workbook.max_detail")
 
     focus = get("focus")
     if not (isinstance(focus, list) and len(focus) == 2 and all(_is_int(f) and f >= 1 for f in focus)):

@@ -139,8 +139,11 @@ def forward(steps, params: dict, X: np.ndarray) -> np.ndarray:
     raise AssertionError("the step table has no output")
 
 
-def train(config: Config | str | dict | None = None, **overrides) -> Run:
-    """Train the network of ``config`` (a Config, preset name, TOML path or dict) and record it."""
+def train(config: Config | str | dict | None = None, *, progress=None, **overrides) -> Run:
+    """Train the network of ``config`` (a Config, preset name, TOML path or dict) and record it.
+
+    ``progress``, if given, is called with a number of epochs done, about 100 times in all.
+    """
     if not isinstance(config, Config):
         config = load_config(config, **overrides)
     elif overrides:
@@ -195,6 +198,8 @@ def train(config: Config | str | dict | None = None, **overrides) -> Run:
     E, output = buf[current["E"]], buf[current["output"]]
     next_hist, h = int(hist_epochs[0]), 0
     next_detail, d = (detail[0] if detail else 0), 0
+    tick = max(1, config.epochs // 100)
+    next_tick = tick if progress else 0
 
     with np.errstate(over="ignore", under="ignore"):
         for epoch in range(1, config.epochs + 1):
@@ -214,6 +219,9 @@ def train(config: Config | str | dict | None = None, **overrides) -> Run:
                 d += 1
                 next_detail = detail[d] if d < len(detail) else 0
             start[...] = end
+            if epoch == next_tick:
+                progress(tick)
+                next_tick += tick
     n = len(detail)
     values = {k: record[:, o:o + buf[k].size].reshape(n, *buf[k].shape) for k, o in offsets.items()}
     final = {p: buf[first[p]].copy() for p in params}

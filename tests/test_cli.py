@@ -91,3 +91,38 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, args, message
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert r.stdout == ""
     assert files(tmp_path) == before
+
+
+def test_progress_bar_on_a_terminal_only_and_quiet_silences_it(tmp_path):
+    import pty
+
+    def on_tty(*args):
+        import fcntl
+        import struct
+        import termios
+
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        p = subprocess.Popen([sys.executable, "-m", "stepviz", "run", *args], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+        out = p.communicate()[0]
+        os.close(master)
+        return p.returncode, out.decode(), err.decode(errors="replace")
+
+    rc, out, err = on_tty("--epochs", "150000", "-o", "long.xlsx")
+    assert rc == 0 and "training" in err and "epoch" in err
+    assert out.startswith("long.xlsx\n") and "training" not in out  # stdout: results only
+    rc, out, err = on_tty("--epochs", "150000", "-o", "long.xlsx", "--quiet")
+    assert rc == 0 and err == "" and out == "long.xlsx\n"
+    piped = stepviz_cli("run", "--epochs", "150000", "-o", "long.xlsx", cwd=tmp_path)
+    assert piped.stderr == ""  # not a terminal: no bar
