@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("a", metavar="A.xlsx")
     diff.add_argument("b", metavar="B.xlsx")
     diff.add_argument("--tol", type=float, help="exit 1 if any difference exceeds this")
+    doctor = sub.add_parser("doctor", help="say whether a file is a valid stepviz workbook, and what it holds",
+                            description="Check a workbook you received: was it written by stepviz, which "
+                            "version and settings, are its sheets complete and its Trace all numbers. "
+                            "Exit 0 if valid, 1 if damaged, 2 if not a stepviz workbook.",
+                            epilog="example:\n  stepviz doctor output/seed-mlp.xlsx",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    doctor.add_argument("file", metavar="FILE.xlsx")
     return p
 
 
@@ -147,6 +154,8 @@ def cmd_run(args) -> int:
     else:
         out = Path(args.output)
     check_destination(out)
+    for warning in () if args.quiet else config.warnings:
+        print(f"stepviz: warning: {warning}", file=sys.stderr)
     size = estimate(config)  # refuses what Excel cannot hold, before any work
     if size.cells > WARN_CELLS and not args.quiet:
         print(f"stepviz: warning: about {size.cells:,} cells in {size.sheets} sheets, ~{size.megabytes:.0f} MB, "
@@ -237,6 +246,25 @@ def cmd_diff(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    from .reader import inspect
+
+    info = inspect(args.file)
+    s = info["settings"]
+    status = "a valid stepviz workbook" if not info["problems"] else "a damaged stepviz workbook"
+    print(f"{args.file}: {status}, written by stepviz {s.get('version', '?')}")
+    rows = [("name", s.get("name")), ("network", s.get("network")), ("samples", s.get("samples")),
+            ("lr", s.get("lr")), ("epochs", s.get("epochs")), ("seed", s.get("seed")),
+            ("final loss", s.get("final_loss")),
+            ("step sheets", f"{info['step_sheets']} (detailed epochs: {', '.join(map(str, info['epochs']))})"),
+            ("trace values", info["trace_values"])]
+    for key, value in rows:
+        print(f"  {key:<13}{value}")
+    for problem in info["problems"]:
+        print(f"  problem: {problem}")
+    return 1 if info["problems"] else 0
+
+
 def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -249,7 +277,8 @@ def main(argv=None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        commands = {"run": cmd_run, "presets": cmd_presets, "show": cmd_show, "diff": cmd_diff}
+        commands = {"run": cmd_run, "presets": cmd_presets, "show": cmd_show, "diff": cmd_diff,
+                    "doctor": cmd_doctor}
         return commands[args.command](args)
     except StepvizError as e:
         print(f"stepviz: error: {e}", file=sys.stderr)

@@ -55,6 +55,7 @@ class Config:
     name: str = "stepviz"
     x_labels: tuple[str, ...] | None = None
     y_labels: tuple[str, ...] | None = None
+    warnings: tuple[str, ...] = ()  # valid but probably not what was meant
 
 
 def templates():
@@ -172,9 +173,9 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
         raise ConfigError(f"network.hidden: layer sizes must be at least 1, got {hidden!r}")
     loss, activation = get("loss"), get("activation")
     from .ops import ACTIVATIONS
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ConfigError(f"network.loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ConfigError(f"network.activation: expected one of {', '.join(ACTIVATIONS)}, got {activation!r}")
     bias, train_bias = _bool(get("bias"), "network.bias"), _bool(get("train_bias"), "network.train_bias")
     network = Network(X.shape[1], tuple(hidden), y.shape[1], bias, train_bias, loss, activation)
@@ -237,10 +238,16 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     if not _is_int(every) or every < 1:
         raise ConfigError(f"workbook.history_every: expected a whole number >= 1, got {every!r}")
 
+    warnings = []
+    fn = ACTIVATIONS[activation]
+    if y.min() < fn.low or y.max() > fn.high:
+        outside = y[(y < fn.low) | (y > fn.high)]
+        warnings.append(f"data.y: {outside.size} target(s) outside the range of {activation} "
+                        f"[{fn.low:g}, {fn.high:g}] (e.g. {outside.flat[0]:g}); the output can never reach them")
     return Config(X=X, y=y, network=network, lr=float(lr), epochs=int(epochs), seed=int(seed),
                   init=init, detail=epochs_detailed, focus=(focus[0], focus[1]),
                   history_every=int(every), predict=predict, name=name,
-                  x_labels=x_labels, y_labels=y_labels)
+                  x_labels=x_labels, y_labels=y_labels, warnings=tuple(warnings))
 
 
 def matrix(value, where: str) -> np.ndarray:

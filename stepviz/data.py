@@ -30,6 +30,14 @@ def load_data(get, folder: Path | None):
     return X, y, None, None
 
 
+def _shown(path: Path) -> Path:
+    """The path as messages show it: relative to the current folder when it is inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def read_csv(name, target, folder: Path | None):
     if not isinstance(name, str) or not name:
         raise ConfigError(f"data.csv: expected a file name, got {name!r}")
@@ -37,7 +45,7 @@ def read_csv(name, target, folder: Path | None):
         target = [target]
     if not isinstance(target, list) or not target or not all(isinstance(t, str) for t in target):
         raise ConfigError("data.target: expected the target column names, like [\"label\"]")
-    path = Path(name) if folder is None else folder / name
+    path = _shown(Path(name) if folder is None else folder / name)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:

@@ -6,6 +6,7 @@ single copy of the workspace.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -125,7 +126,7 @@ def initial_parameters(config: Config) -> dict[str, np.ndarray]:
 def forward(steps, params: dict, X: np.ndarray) -> np.ndarray:
     """Run the forward part of the step table (up to ``output``) on inputs X."""
     cur = dict(params, X=np.asarray(X, dtype=np.float64))
-    with np.errstate(over="ignore"):
+    with np.errstate(all="ignore"):
         for step in steps:
             for c in step.computes:
                 if isinstance(c.op, Given):
@@ -201,7 +202,7 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
     tick = max(1, config.epochs // 100)
     next_tick = tick if progress else 0
 
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(all="ignore"):
         for epoch in range(1, config.epochs + 1):
             for call in calls:
                 call()
@@ -210,7 +211,9 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
                 hist_out[h] = output
                 for p, store in hist_params.items():
                     store[h] = buf[first[p]]
-                if not np.isfinite(hist_loss[h]):
+                if not (np.isfinite(hist_loss[h]) and np.isfinite(ws).all()):
+                    if every > 1:  # find the first epoch that went wrong: replay, checking each
+                        train(dataclasses.replace(config, epochs=epoch, history_every=1, detail=()))
                     raise TrainingError(_non_finite(epoch, steps, buf))
                 h += 1
                 next_hist = int(hist_epochs[h]) if h < m else 0
@@ -230,6 +233,7 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
 
 
 def _non_finite(epoch, steps, buf) -> str:
+    """Name the first value of the epoch, in step order, that is not a finite number."""
     for s in steps:
         for r in s.results:
             if not np.all(np.isfinite(buf[(s.number, r)])):

@@ -40,8 +40,12 @@ def read_trace(path, *, engine: str | None = None) -> pd.DataFrame:
     if list(df.columns) != TRACE_COLUMNS:
         raise NotAWorkbookError(f"{path}: its Trace sheet has columns {list(df.columns)}, "
                                 f"expected {TRACE_COLUMNS}; not a stepviz workbook")
-    return df.astype({"epoch": "int64", "step": "int64", "name": "str", "row": "int64",
-                      "col": "int64", "value": "float64"})
+    try:
+        return df.astype({"epoch": "int64", "step": "int64", "name": "str", "row": "int64",
+                          "col": "int64", "value": "float64"})
+    except (ValueError, TypeError):
+        raise NotAWorkbookError(f"{path}: its Trace sheet holds cells that are not numbers or are "
+                                "empty; the workbook was edited or damaged") from None
 
 
 def read_history(path, *, engine: str | None = None) -> pd.DataFrame:
@@ -50,7 +54,10 @@ def read_history(path, *, engine: str | None = None) -> pd.DataFrame:
     if list(df.columns[:2]) != ["epoch", "loss"]:
         raise NotAWorkbookError(f"{path}: its History sheet does not start with epoch, loss; "
                                 "not a stepviz workbook")
-    return df.astype({"epoch": "int64"})
+    try:
+        return df.astype({"epoch": "int64"})
+    except (ValueError, TypeError):
+        raise NotAWorkbookError(f"{path}: its History sheet has epochs that are not whole numbers") from None
 
 
 def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
@@ -67,3 +74,44 @@ def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
         return name, words or ""
     finally:
         wb.close()
+
+
+def inspect(path) -> dict:
+    """What a workbook is: the settings stepviz stored in it, its sheets, and any problem
+    found (missing sheets, values that are not numbers). Raises NotAWorkbookError when it
+    is not a workbook stepviz wrote."""
+    import re
+
+    import openpyxl
+
+    path = Path(path)
+    if not path.is_file():
+        raise NotAWorkbookError(f"{path}: no such file")
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception as e:
+        raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
+    try:
+        props = {p.name[len("stepviz_"):]: p.value for p in wb.custom_doc_props.props
+                 if p.name.startswith("stepviz_")}
+        names = list(wb.sheetnames)
+    finally:
+        wb.close()
+    if "version" not in props:
+        raise NotAWorkbookError(f"{path}: not written by stepviz (it has no stepviz document properties)")
+    steps = [n for n in names if re.match(r"^\d+\.\d{2,} ", n)]
+    problems = [f"missing sheet {s}" for s in ("Overview", "History", "Trace") if s not in names]
+    epochs = sorted({int(n.split(".")[0]) for n in steps})
+    values = missing = 0
+    if "Trace" in names:
+        try:
+            trace = read_trace(path)
+            values, missing = len(trace), int(trace.value.isna().sum())
+            if missing:
+                problems.append(f"{missing} Trace values are not numbers")
+            if sorted(trace.epoch.unique()) != epochs:
+                problems.append("the Trace's epochs differ from the step sheets'")
+        except NotAWorkbookError as e:
+            problems.append(str(e).split(": ", 1)[-1])
+    return {"path": str(path), "settings": props, "step_sheets": len(steps), "epochs": epochs,
+            "trace_values": values, "problems": problems}

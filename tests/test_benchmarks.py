@@ -1,0 +1,21 @@
+"""Each benchmark runs in its tiny mode, so the scripts cannot rot (no timing asserts)."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+
+
+def test_benchmarks_run_in_tiny_mode(monkeypatch):
+    import run
+
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    results = run.main(["--tiny"])
+    for group in ("record", "export", "startup"):
+        for label, r in results[group].items():
+            assert r["ratio"] > 0 and r["target"] > 1, (group, label)
+    assert results["record"]["seed-mlp"]["recorded_values"] == 20 * 113
+    assert results["scale"]["scale"]["rc"] == 0 and results["scale"]["scale"]["file_mb"] > 0
+    assert results["scale"]["default run"]["read_trace"]["openpyxl"]["rows"] == 113
