@@ -4,7 +4,6 @@ Each run is a separate process, so its peak memory is its own."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile

@@ -87,19 +87,22 @@ def read_source(source: str | Path | None) -> tuple[dict, str, Path | None]:
     if not source.endswith(".toml") and not path.exists():
         raise ConfigError(f"unknown preset {source!r}; presets are: {', '.join(presets())} "
                           "(or give a .toml config file)")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{source}: is a directory, expected a .toml config file") from None
-    except OSError as e:
-        raise ConfigError(f"{source}: cannot read ({e.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{source}: not UTF-8 text") from None
+    text = read_text(path, "config file", "a .toml config file")
     return _parse(text, source), path.stem, path.resolve().parent
+
+
+def read_text(path: Path, kind: str, expected: str) -> str:
+    """A UTF-8 text file (a byte-order mark is dropped), or ConfigError saying what is wrong."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {kind}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected {expected}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
 
 
 def _parse(text: str, where: str) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError, matrix
+from .config import ConfigError, matrix, read_text
 
 
 def load_data(get, folder: Path | None):
@@ -46,16 +46,7 @@ def read_csv(name, target, folder: Path | None):
     if not isinstance(target, list) or not target or not all(isinstance(t, str) for t in target):
         raise ConfigError("data.target: expected the target column names, like [\"label\"]")
     path = _shown(Path(name) if folder is None else folder / name)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such CSV file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected a CSV file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    text = read_text(path, "CSV file", "a CSV file")
     rows = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
     if not rows:
         raise ConfigError(f"{path}: empty file, expected a header row and data rows")

@@ -83,6 +83,8 @@ def _loss(run, params):
 @pytest.mark.parametrize("loss", ["error", "sse"])
 @pytest.mark.parametrize("hidden", [[], [3], [4, 2]], ids=["perceptron", "one", "two"])
 def test_updates_are_minus_lr_times_the_finite_difference_gradient(hidden, loss, activation):
+    """Steps 11-12 (and their analogues at every depth) move each parameter by −lr times the
+    gradient of the loss (½ΣE², or ΣE² for sse), checked by central differences."""
     rng = np.random.default_rng(7)
     X = rng.normal(size=(6, 3))
     y = rng.uniform(0.1, 0.9, size=(6, 2))
