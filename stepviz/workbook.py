@@ -215,6 +215,7 @@ class _Writer:
         self.f_source = wb.add_format({**box, "bg_color": "#" + s["source"], "pattern": 1})
         self.f_plain = wb.add_format({"num_format": s["number_format"]})
         self.f_full = wb.add_format({"num_format": "General"})
+        self.f_left = wb.add_format({"num_format": "General", "align": "left"})
         self.f_title = wb.add_format({"bold": True, "font_size": 14})
         self.f_bold = wb.add_format({"bold": True})
         self.f_caption = wb.add_format({"bold": True, "font_color": s["caption"]})
@@ -371,9 +372,9 @@ class _Writer:
         run, cfg, sh = self.run, self.run.config, _Sheet()
         net = cfg.network
         sh.put(0, 0, "string", f"stepviz · {cfg.name}", self.f_title)
-        sh.put(1, 0, "string", "Backpropagation step by step: one sheet per step of each detailed "
-               "epoch. Every computed cell is a live formula; edit lr below, or X, y and the initial "
-               "weights on the first epoch's sheets, and the whole chain recomputes.", None)
+        sh.put(1, 0, "string", "Backpropagation step by step: one sheet per step of each detailed epoch.", None)
+        sh.put(2, 0, "string", "Every computed cell is a live formula: edit lr below, or X, y and the start "
+               "values on the first epoch's sheets, and the whole chain recomputes.", None)
         rows = [
             ("network", net.describe()),
             ("layers", "inputs " + " → ".join(str(s) for s in (net.inputs, *net.hidden, net.outputs)) + " outputs"),
@@ -386,7 +387,7 @@ class _Writer:
             ("loss", "½·ΣE²" if net.loss == "error" else "ΣE² (gradient 2E)"),
             ("final loss", run.loss),
         ]
-        r = 3
+        r = 4
         sh.put(r, 0, "string", "Settings", self.f_bold)
         for key, value in rows:
             r += 1
@@ -394,7 +395,7 @@ class _Writer:
             if isinstance(value, str):
                 sh.put(r, 1, "string", value, None)
             else:
-                sh.put(r, 1, "number", value, self.f_full)
+                sh.put(r, 1, "number", value, self.f_left)
             if key == "lr":
                 self.lr_cell = f"Overview!{xl_rowcol_to_cell(r, 1, row_abs=True, col_abs=True)}"
                 sh.put(r, 2, "string", "← edit to recompute every detailed epoch", self.f_words)
@@ -415,7 +416,7 @@ class _Writer:
             sh.put(r, 1 + k + j, "string", f"output {ylab[j]}", self.f_caption)
         for i in range(len(cfg.X)):
             r += 1
-            sh.put(r, 0, "number", i + 1, None)
+            sh.put(r, 0, "number", i + 1, self.f_left)
             for j in range(k):
                 sh.put(r, 1 + j, "number", float(cfg.y[i, j]), self.f_plain)
                 sh.put(r, 1 + k + j, "number", float(run.output[i, j]), self.f_plain)
@@ -446,6 +447,7 @@ class _Writer:
         ws.set_column(0, 0, 22)
         ws.set_column(1, 1, 16)
         ws.set_column(2, 12, 12)
+        sh.put(0, 9, "string", " ", None)  # LibreOffice crops a one-page PDF to used cells
         sh.flush(ws)
 
     def write_history(self, ws):
