@@ -148,12 +148,9 @@ def cmd_run(args) -> int:
                          detail=args.detail, focus=args.focus, history_every=args.history_every,
                          activation=args.activation, loss=args.loss, max_detail=args.max_detail,
                          csv=args.csv and str(Path(args.csv).resolve()), target=args.target)
-    if args.output is None:
-        out = Path("output") / f"{config.name}.xlsx"
-        out.parent.mkdir(exist_ok=True)
-    else:
-        out = Path(args.output)
-    check_destination(out)
+    out = Path("output") / f"{config.name}.xlsx" if args.output is None else Path(args.output)
+    if args.output is not None or out.parent.exists():  # the default folder is made when needed
+        check_destination(out)
     for warning in () if args.quiet else config.warnings:
         print(f"stepviz: warning: {warning}", file=sys.stderr)
     size = estimate(config)  # refuses what Excel cannot hold, before any work
@@ -162,6 +159,7 @@ def cmd_run(args) -> int:
               f"~{size.seconds:.0f} s to write", file=sys.stderr)
     with _progress(config.epochs, "training", "epoch", args.quiet) as bar:
         run = train(config, progress=bar.update)
+    out.parent.mkdir(exist_ok=True)
     with _progress(size.sheets - 3, "writing", "sheet", args.quiet) as bar:
         write_workbook(run, out, progress=bar.update)
     print(out)
@@ -266,6 +264,7 @@ def cmd_doctor(args) -> int:
 
 
 def _terminate(signum, frame):
+    print("stepviz: terminated", file=sys.stderr)
     raise SystemExit(128 + signum)
 
 

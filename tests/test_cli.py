@@ -54,10 +54,22 @@ def test_presets_lists_each_preset_with_a_description(tmp_path):
     assert all(len(d) > 20 for d in lines.values())
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["presets"]])
+def commands():
+    from stepviz.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return sorted(sub.choices)
+
+
+def test_every_command_is_tested_for_help():
+    assert commands() == ["diff", "doctor", "presets", "run", "show"]
+
+
+@pytest.mark.parametrize("command", [[]] + [[c] for c in commands()], ids=lambda c: " ".join(c) or "stepviz")
 def test_help_teaches_with_examples(tmp_path, command):
     r = stepviz_cli(*command, "--help", cwd=tmp_path)
     assert r.returncode == 0 and "example" in r.stdout and "usage: stepviz" in r.stdout
+    assert "stepviz " + " ".join(command) in r.stdout.split("example", 1)[1]  # an example of it
 
 
 BAD = [
