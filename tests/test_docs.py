@@ -77,3 +77,20 @@ def test_readme_show_example_is_the_real_output(tmp_path):
     shown = subprocess.run([sys.executable, "-m", "stepviz", "show", "output/seed-mlp.xlsx", "--step", "8"],
                            cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert "$ stepviz show output/seed-mlp.xlsx --step 8\n" + shown in README
+
+
+def test_readme_shows_the_real_output_of_the_default_run(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "stepviz", "run"], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout
+    assert "```\n" + out + "```" in README
+
+
+def test_readme_config_example_is_a_valid_config():
+    import tomllib
+
+    block = re.search(r"```toml\n(\[data\]\nX = .*?)```", README, flags=re.S).group(1)
+    config = stepviz.load_config(tomllib.loads(block))
+    assert config.network.hidden == (3,) and config.history_every == 5 and config.epochs == 5000
