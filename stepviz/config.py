@@ -82,7 +82,7 @@ def read_source(source: str | Path | None) -> tuple[dict, str, Path | None]:
     source = "seed-mlp" if source is None else str(source)
     if source in presets():
         text = templates().joinpath(source + ".toml").read_text("utf-8")
-        return _parse(text, f"preset {source}"), source, Path(str(templates()))
+        return _parse(text, f"preset {source}"), source, Path(templates())
     path = Path(source)
     if not source.endswith(".toml") and not path.exists():
         raise ConfigError(f"unknown preset {source!r}; presets are: {', '.join(presets())} "

@@ -94,3 +94,25 @@ def test_readme_config_example_is_a_valid_config():
     block = re.search(r"```toml\n(\[data\]\nX = .*?)```", README, flags=re.S).group(1)
     config = stepviz.load_config(tomllib.loads(block))
     assert config.network.hidden == (3,) and config.history_every == 5 and config.epochs == 5000
+
+
+def test_installed_layout_finds_presets_and_their_csv_through_importlib_resources(tmp_path):
+    """As a wheel installs it: templates/ inside the package as stepviz.templates."""
+    import shutil
+    import subprocess
+    import sys
+    import tomllib
+
+    root = Path(__file__).parent.parent
+    setup = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setup["package-dir"]["stepviz.templates"] == "templates"
+    assert {"*.toml", "*.csv"} <= set(setup["package-data"]["stepviz.templates"])
+    site = tmp_path / "site"
+    shutil.copytree(root / "stepviz", site / "stepviz", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "templates", site / "stepviz" / "templates", ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("import stepviz, stepviz.config as c; p = c.templates(); assert 'site' in str(p), p; "
+            "r = stepviz.train('virus', epochs=2); print(r.config.x_labels[0])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(site)},
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "loss_of_smell"
