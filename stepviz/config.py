@@ -150,7 +150,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
             flat[key] = (section, table.get(key, default))
     overrides = overrides or {}
     if overrides.get("csv") is not None:  # a CSV given on top of a file replaces its data
-        for key in ("X", "y", "target"):
+        for key in ("X", "y", "target", "predict"):
             flat[key] = ("data", None)
     for key, value in overrides.items():
         if key not in flat:

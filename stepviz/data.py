@@ -56,6 +56,10 @@ def read_csv(name, target, folder: Path | None):
     for t in target:
         if t not in header:
             raise ConfigError(f"{path}: no target column {t!r}; columns are: {', '.join(header)}")
+    for j, h in enumerate(header, 1):
+        if not h or len(h) > 255:
+            raise ConfigError(f"{path}: column {j} of the header is {'empty' if not h else 'longer than 255 characters'}; "
+                              "every column needs a name")
     if len(set(header)) != len(header):
         raise ConfigError(f"{path}: duplicate column names in the header")
     if len(target) == len(header):

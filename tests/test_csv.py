@@ -39,6 +39,10 @@ def test_csv_on_the_command_line_replaces_the_presets_data(tmp_path):
     (tmp_path / "exam.csv").write_text(CSV)
     r = cli("run", "--csv", "exam.csv", "--target", "passed", "--epochs", "5", "-o", "e.xlsx", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    # a file's own data, predictions included, gives way to the CSV
+    (tmp_path / "p.toml").write_text("[data]\nX = [[1, 2]]\ny = [1]\npredict = [[3, 4]]\n")
+    r = cli("run", "p.toml", "--csv", "exam.csv", "--target", "passed", "--epochs", "5", "-o", "o.xlsx", cwd=tmp_path)
+    assert r.returncode == 0 and "predict" not in r.stdout, r.stderr
     assert len(r.stdout.splitlines()) == 3 + 4  # path, summary, header, 4 samples
 
 
@@ -51,6 +55,8 @@ BAD = [
     ("header-only", "a,passed\n", "no data rows after the header"),
     ("ragged", "a,passed\n1,0\n2\n", "line 3 has 1 fields, the header has 2"),
     ("binary", b"\xff\xfe\x00a,passed\n", "not UTF-8 text"),
+    ("unnamed", "a,,passed\n1,2,0\n", "column 2 of the header is empty"),
+    ("long-name", "a" * 300 + ",passed\n1,0\n", "column 1 of the header is longer than 255 characters"),
 ]
 
 
