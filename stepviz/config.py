@@ -218,6 +218,8 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
             raise ConfigError(f"workbook.detail: epoch {e} is beyond training.epochs = {epochs}")
         epochs_detailed.append(e)
     epochs_detailed = tuple(sorted(set(epochs_detailed)))
+    if not epochs_detailed:
+        raise ConfigError("workbook.detail: name at least one epoch to write step by step, like [1] or [\"last\"]")
     max_detail = get("max_detail")
     if not _is_int(max_detail) or max_detail < 1:
         raise ConfigError(f"workbook.max_detail: expected a whole number >= 1, got {max_detail!r}")

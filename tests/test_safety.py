@@ -49,6 +49,7 @@ CONFIGS = {  # name: (TOML text, expected message)
     "init-unknown": ("[data]\nX = [[1, 2]]\ny = [1]\n[init]\nwhh = [[1]]\n", "unknown key init.whh; did you mean 'wh'?"),
     "predict-shape": ("[data]\nX = [[1, 2]]\ny = [1]\npredict = [[1, 2, 3]]\n", "data.predict has 3 columns, X has 2"),
     "detail": ("[training]\nepochs = 3\n[workbook]\ndetail = [4]\n", "workbook.detail: epoch 4 is beyond training.epochs = 3"),
+    "detail-empty": ("[workbook]\ndetail = []\n", "workbook.detail: name at least one epoch"),
     "focus": ("[workbook]\nfocus = [0, 1]\n", "workbook.focus: expected [row, col] counted from 1"),
     "focus-outside": ("[workbook]\nfocus = [5, 1]\n", "workbook.focus: [5, 1] is outside every matrix of this network (at most [4, 4])"),
     "loss": ('[network]\nloss = "mse"\n', "network.loss: expected one of error, sse, got 'mse'"),
@@ -264,7 +265,7 @@ def documents(draw):
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("STEPVIZ_FUZZ_EXAMPLES", 150)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=documents(), csv=st.text(alphabet="ab,.-1234567890\n\"\r e", max_size=60))
 def test_fuzzed_configs_and_csvs_never_crash(tmp_path_factory, doc, csv):
     d = tmp_path_factory.mktemp("fuzz")
