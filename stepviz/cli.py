@@ -229,10 +229,16 @@ def cmd_show(args) -> int:
 def cmd_diff(args) -> int:
     import math
 
+    import numpy as np
+
     from .analysis import compare
 
     d = compare(args.a, args.b).sort_values("max_abs_diff", ascending=False, kind="stable")
     print(d.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    missing = int(np.isinf(d.max_abs_diff).sum())
+    if missing:
+        print(f"stepviz: note: {missing} matrices are in only one of the two workbooks (shown as inf): "
+              "other networks or other detailed epochs", file=sys.stderr)
     if args.tol is None:
         return 0
     over = d[d.max_abs_diff > args.tol]

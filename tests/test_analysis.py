@@ -122,3 +122,11 @@ def test_diff_lists_largest_first_and_tol_sets_the_exit_status(two_books):
     assert strict.returncode == 1 and "4 of 20 matrices differ by up to" in strict.stderr
     same = cli("diff", "a.xlsx", "a.xlsx", "--tol", "0", cwd=two_books)
     assert same.returncode == 0
+
+
+def test_diff_of_different_networks_says_why_values_are_missing(two_books):
+    stepviz.write_workbook(stepviz.train("xor", epochs=2), two_books / "xor.xlsx")
+    r = cli("diff", "a.xlsx", "xor.xlsx", cwd=two_books)
+    assert r.returncode == 0 and " inf" in r.stdout
+    assert r.stderr.startswith("stepviz: note: ") and "in only one of the two workbooks" in r.stderr
+    assert cli("diff", "a.xlsx", "xor.xlsx", "--tol", "1", cwd=two_books).returncode == 1
