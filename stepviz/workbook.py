@@ -148,9 +148,10 @@ class Layout:
 
     def __init__(self, step, shapes: dict, labels: dict):
         self.blocks: dict[tuple[str, str], Block] = {}
-        self.operands: list[list[Block]] = []  # per compute, the blocks it reads
         row = TOP
-        bands = []  # (top, blocks to place left, result name)
+        # a band per result: ("in", name) blocks not yet on the sheet, then ("out", result);
+        # an operand that an earlier result of the step produced is read from that result
+        bands, reads = [], []
         if step.given:
             bands.append([("out", r) for r in step.results])
         else:
@@ -158,6 +159,7 @@ class Layout:
             placed: set[tuple[str, str]] = set()
             for c in step.computes:
                 keys = [("out", o) if o in produced else ("in", o) for o in c.operands]
+                reads.append(keys)
                 band = [k for k in dict.fromkeys(keys) if k not in placed and k[0] == "in"]
                 placed.update(band)
                 bands.append(band + [("out", c.result)])
@@ -178,12 +180,7 @@ class Layout:
                 col += shape[1] + 1
             row += 1 + label_row + max(shapes[n][0] for _, n in band) + 1
         self.height = row
-        if not step.given:
-            produced = set()
-            for c in step.computes:
-                self.operands.append([self.blocks[("out", o) if o in produced else ("in", o)]
-                                      for o in c.operands])
-                produced.add(c.result)
+        self.operands = [[self.blocks[k] for k in keys] for keys in reads]  # per compute
 
 
 class _Sheet:
@@ -228,6 +225,7 @@ class _Writer:
         self.labels = {"X": cfg.x_labels, "y": cfg.y_labels}
         self.layouts = {s.number: Layout(s, run.shapes, self.labels) for s in run.steps}
         self.lr_cell = None  # set by the overview
+        self.parameters = set(cfg.network.parameters())
         self._formulas = {}
 
     # -- helpers -----------------------------------------------------------------
@@ -240,6 +238,11 @@ class _Writer:
     def link_prefix(self, epoch, step, name) -> tuple[str, Block]:
         """("='sheet'!", block): where ``name`` produced by ``step`` in ``epoch`` lives."""
         return "=" + quote_sheetname(sheet_name(epoch, step)) + "!", self.layouts[step.number].blocks[("out", name)]
+
+    def focus(self, block) -> tuple[int, int]:
+        """The yellow cell of a result: the configured focus, clamped to the matrix."""
+        focus = self.run.config.focus
+        return block.cell(min(focus[0], block.shape[0]) - 1, min(focus[1], block.shape[1]) - 1)
 
     @staticmethod
     def put_block(cells, block, value, link):
@@ -255,7 +258,7 @@ class _Writer:
         Computed once per step: the layout, and so every reference, is the same in each epoch."""
         if step.number in self._formulas:
             return self._formulas[step.number]
-        lay, focus = self.layouts[step.number], self.run.config.focus
+        lay = self.layouts[step.number]
         formulas, sources = {}, set()
         for ci, c in enumerate(step.computes):
             if isinstance(c.op, Given):
@@ -263,12 +266,11 @@ class _Writer:
             block = lay.blocks[("out", c.result)]
             operands = lay.operands[ci]
             shapes = [b.shape for b in operands]
-            fi, fj = min(focus[0], block.shape[0]) - 1, min(focus[1], block.shape[1]) - 1
             for i in range(block.shape[0]):
                 for j in range(block.shape[1]):
                     ref = Refs(operands)
                     formulas[block.cell(i, j)] = "=" + c.op.formula(i, j, ref, shapes)
-                    if (i, j) == (fi, fj):
+                    if block.cell(i, j) == self.focus(block):
                         sources |= ref.cells
         self._formulas[step.number] = formulas, sources
         return formulas, sources
@@ -311,10 +313,8 @@ class _Writer:
             sh.put(block.top, block.col, "string", block.caption, self.f_caption)
             for j, label in enumerate(self.labels.get(name) or ()):
                 sh.put(block.row - 1, block.col + j, "string", label, self.f_label)
-            fi, fj = (min(self.run.config.focus[0], block.shape[0]) - 1,
-                      min(self.run.config.focus[1], block.shape[1]) - 1)
             if kind == "out":
-                focus_cells.add(block.cell(fi, fj))
+                focus_cells.add(self.focus(block))
 
         cells = {}  # (r, c) -> (formula or None, value)
         # inputs: links to the producing sheet (lr: to the Overview)
@@ -334,11 +334,14 @@ class _Writer:
             block = lay.blocks[("out", c.result)]
             value = run.value(epoch, step.number, c.result)
             if isinstance(c.op, Given):
+                # editable numbers in the first detailed epoch; later, links: the data to the
+                # first epoch's, a parameter to the previous epoch's update when it is detailed
                 src = None
-                if step.number == 1 and not first:
+                if c.result in self.parameters:
+                    if epoch - 1 in detail:
+                        src = (epoch - 1, self.last_producer(c.result))
+                elif not first:
                     src = (detail[0], step)
-                elif step.number > 1 and epoch - 1 in detail:
-                    src = (epoch - 1, self.last_producer(c.result))
                 self.put_block(cells, block, value, src and self.link_prefix(*src, c.result))
                 continue
             for i, row in enumerate(value.tolist()):
