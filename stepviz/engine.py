@@ -158,8 +158,7 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
     # view of it: recording a detailed epoch is one copy, and the parameters' updates are
     # laid out in the order of their start values, so one copy starts the next epoch.
     keys = [(s.number, r) for s in steps for r in s.results]
-    first = {r: k for k in reversed(keys) for r in [k[1]]}
-    last = {r: k for k in keys for r in [k[1]]}
+    first, last = ({r: (s.number, r) for r, s in d.items()} for d in net.producers())
     updated = [p for p in params if last[p] != first[p]]
     order = ([first[p] for p in updated] + [last[p] for p in updated]
              + [k for k in keys if k not in {*map(first.get, updated), *map(last.get, updated)}])

@@ -9,6 +9,7 @@ layer gives the perceptron's shorter list.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from .ops import ACTIVATIONS, Activate, Dense, Given, MatmulT, Multiply, Op, Slope, Subtract
 from .ops import UpdateBias, UpdateWeights
@@ -91,7 +92,18 @@ class Network:
     def names(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r for s in self.steps() for r in s.results))
 
+    def producers(self) -> tuple[dict[str, Step], dict[str, Step]]:
+        """For each name, the first and the last step that lists it. They differ only for
+        trained parameters: the start value (step 2) and the update (step 11 or 12)."""
+        first, last = {}, {}
+        for s in self.steps():
+            for r in s.results:
+                first.setdefault(r, s)
+                last[r] = s
+        return first, last
+
     # -- the table -----------------------------------------------------------
+    @cache  # a Network is immutable; everything else reads this table
     def steps(self) -> tuple[Step, ...]:
         fn = ACTIVATIONS[self.activation]
         layers = [self._hidden_names(l) for l in range(len(self.hidden))]

@@ -226,15 +226,10 @@ class _Writer:
         self.layouts = {s.number: Layout(s, run.shapes, self.labels) for s in run.steps}
         self.lr_cell = None  # set by the overview
         self.parameters = set(cfg.network.parameters())
+        self.first, self.last = cfg.network.producers()
         self._formulas = {}
 
     # -- helpers -----------------------------------------------------------------
-    def first_producer(self, name):
-        return next(s for s in self.run.steps if name in s.results)
-
-    def last_producer(self, name):
-        return [s for s in self.run.steps if name in s.results][-1]
-
     def link_prefix(self, epoch, step, name) -> tuple[str, Block]:
         """("='sheet'!", block): where ``name`` produced by ``step`` in ``epoch`` lives."""
         return "=" + quote_sheetname(sheet_name(epoch, step)) + "!", self.layouts[step.number].blocks[("out", name)]
@@ -280,6 +275,7 @@ class _Writer:
         run, wb = self.run, self.wb
         overview = wb.add_worksheet("Overview")
         sheets = [(e, s, wb.add_worksheet(sheet_name(e, s))) for e in run.detail for s in run.steps]
+        self.sheet_names = [ws.name for _, _, ws in sheets]  # in order, for the navigation links
         history = wb.add_worksheet("History")
         trace = wb.add_worksheet("Trace")
         self.write_overview(overview)
@@ -299,12 +295,12 @@ class _Writer:
         sh.put(2, 0, "string", "yellow: the cell being computed · orange: the cells its formula reads · "
                "inputs link to the sheet that produced them; edit lr on Overview", None)
         nav = [("Overview", "Overview")]
-        order = [(e, s) for e in detail for s in run.steps]
+        names = self.sheet_names
         k = detail.index(epoch) * n_steps + step.number - 1
         if k > 0:
-            nav.insert(0, ("← " + sheet_name(*order[k - 1]), sheet_name(*order[k - 1])))
-        if k + 1 < len(order):
-            nav.append((sheet_name(*order[k + 1]) + " →", sheet_name(*order[k + 1])))
+            nav.insert(0, ("← " + names[k - 1], names[k - 1]))
+        if k + 1 < len(names):
+            nav.append((names[k + 1] + " →", names[k + 1]))
         for col, (text, target) in enumerate(nav):
             sh.put(3, 1 + 4 * col, "url", f"internal:{quote_sheetname(target)}!A1", self.f_link, text)
 
@@ -324,7 +320,7 @@ class _Writer:
             if name == "lr":
                 cells[block.cell(0, 0)] = (f"={self.lr_cell}", run.config.lr)
                 continue
-            producer = self.first_producer(name)
+            producer = self.first[name]
             self.put_block(cells, block, run.value(epoch, producer.number, name),
                            self.link_prefix(epoch, producer, name))
         # results
@@ -339,7 +335,7 @@ class _Writer:
                 src = None
                 if c.result in self.parameters:
                     if epoch - 1 in detail:
-                        src = (epoch - 1, self.last_producer(c.result))
+                        src = (epoch - 1, self.last[c.result])
                 elif not first:
                     src = (detail[0], step)
                 self.put_block(cells, block, value, src and self.link_prefix(*src, c.result))
