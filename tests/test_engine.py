@@ -127,3 +127,10 @@ def test_import_does_not_import_pandas():
 
     code = "import sys, stepviz; sys.exit('pandas' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    # --help neither: nor the writer, the reader or the progress bar
+    code = ("import sys, contextlib, io\nfrom stepviz import cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    cli.main(['--help'])\n"
+            "sys.exit(sorted({'pandas', 'xlsxwriter', 'openpyxl', 'tqdm'} & set(sys.modules)) or 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
