@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import StepvizError
+from .errors import StepvizError
 from .reader import read_trace
 
 KEYS = ["epoch", "step", "name", "row", "col"]

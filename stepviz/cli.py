@@ -6,7 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .config import StepvizError
+from .errors import StepvizError
 
 RUN_EXAMPLES = """\
 examples:

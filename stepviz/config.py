@@ -14,15 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import is_number, load_data, matrix, read_text
+from .errors import ConfigError, StepvizError  # noqa: F401  (re-exported)
 from .steps import Network
-
-
-class StepvizError(Exception):
-    """Base of the errors stepviz reports to users (the CLI prints them on one line)."""
-
-
-class ConfigError(StepvizError, ValueError):
-    """A configuration, preset or data file is invalid."""
 
 
 # key -> default; "..." marks keys without a default
@@ -91,19 +85,6 @@ def read_source(source: str | Path | None) -> tuple[dict, str, Path | None]:
     return _parse(text, source), path.stem, path.resolve().parent
 
 
-def read_text(path: Path, kind: str, expected: str) -> str:
-    """A UTF-8 text file (a byte-order mark is dropped), or ConfigError saying what is wrong."""
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such {kind}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected {expected}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
-
 
 def _parse(text: str, where: str) -> dict:
     try:
@@ -159,7 +140,6 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
             flat[key] = (flat[key][0], value)
     get = lambda key: flat[key][1]  # noqa: E731
 
-    from .data import load_data  # CSV or inline matrices
     X, y, x_labels, y_labels = load_data(get, folder)
     predict = None
     if get("predict") is not None:
@@ -184,7 +164,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     network = Network(X.shape[1], tuple(hidden), y.shape[1], bias, train_bias, loss, activation)
 
     lr = get("lr")
-    if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+    if not is_number(lr) or not math.isfinite(lr) or lr <= 0:
         raise ConfigError(f"training.lr: expected a finite number > 0, got {lr!r}")
     epochs = get("epochs")
     if not _is_int(epochs) or epochs < 1:
@@ -255,31 +235,9 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
                   x_labels=x_labels, y_labels=y_labels, warnings=tuple(warnings))
 
 
-def matrix(value, where: str) -> np.ndarray:
-    """A TOML list (of lists) of numbers as a finite 2-D float array; a flat list is a column
-    when it is a target (one value per sample) -- callers decide; here it becomes one row."""
-    if isinstance(value, list) and value and not any(isinstance(v, list) for v in value):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
-        raise ConfigError(f"{where}: expected a non-empty matrix like [[1, 0], [0, 1]]")
-    width = len(value[0])
-    for i, row in enumerate(value, 1):
-        if len(row) != width or width == 0:
-            raise ConfigError(f"{where}: row {i} has {len(row)} values, row 1 has {width} (rows must all have the same length)")
-        for j, v in enumerate(row, 1):
-            if not _is_number(v):
-                raise ConfigError(f"{where}: row {i}, column {j}: expected a number, got {v!r}")
-            if not math.isfinite(v):
-                raise ConfigError(f"{where}: row {i}, column {j}: {v} is not a finite number")
-    return np.array(value, dtype=np.float64)
-
 
 def _shape(s) -> str:
     return f"{s[0]}×{s[1]}"
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _is_int(v) -> bool:

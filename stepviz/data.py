@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError, matrix, read_text
+from .errors import ConfigError
 
 
 def load_data(get, folder: Path | None):
@@ -80,3 +80,39 @@ def read_csv(name, target, folder: Path | None):
     ti = [header.index(t) for t in target]
     xi = [j for j in range(len(header)) if j not in ti]
     return (values[:, xi], values[:, ti], tuple(header[j] for j in xi), tuple(target))
+
+def read_text(path: Path, kind: str, expected: str) -> str:
+    """A UTF-8 text file (a byte-order mark is dropped), or ConfigError saying what is wrong."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {kind}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected {expected}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def matrix(value, where: str) -> np.ndarray:
+    """A TOML list (of lists) of numbers as a finite 2-D float array; a flat list is a column
+    when it is a target (one value per sample) -- callers decide; here it becomes one row."""
+    if isinstance(value, list) and value and not any(isinstance(v, list) for v in value):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
+        raise ConfigError(f"{where}: expected a non-empty matrix like [[1, 0], [0, 1]]")
+    width = len(value[0])
+    for i, row in enumerate(value, 1):
+        if len(row) != width or width == 0:
+            raise ConfigError(f"{where}: row {i} has {len(row)} values, row 1 has {width} (rows must all have the same length)")
+        for j, v in enumerate(row, 1):
+            if not is_number(v):
+                raise ConfigError(f"{where}: row {i}, column {j}: expected a number, got {v!r}")
+            if not math.isfinite(v):
+                raise ConfigError(f"{where}: row {i}, column {j}: {v} is not a finite number")
+    return np.array(value, dtype=np.float64)
+
+
+def is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import Config, StepvizError, load_config
+from .config import Config, load_config
+from .errors import StepvizError
 from .ops import Given
 from .steps import Step
 

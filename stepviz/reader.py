@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import StepvizError
+from .errors import StepvizError
 
 TRACE_COLUMNS = ["epoch", "step", "name", "row", "col", "value"]
 

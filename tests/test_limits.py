@@ -47,7 +47,7 @@ def test_long_sums_stay_far_below_the_formula_limit():
     config = stepviz.load_config(doc)
     estimate(config)  # 300-term products read ranges: accepted
     run = stepviz.train(config)
-    from stepviz.workbook import Layout, Refs
+    from stepviz.workbook.layout import Layout, Refs
 
     step = run.steps[2]  # hidden input: X (5×300) · wh (300×2)
     lay = Layout(step, run.shapes, {})

@@ -188,10 +188,10 @@ def test_same_config_same_bytes(tmp_path, seed_run):
 def test_nothing_left_behind_when_writing_fails(tmp_path, seed_run, monkeypatch):
     from stepviz import workbook
 
-    def boom(self, progress=None):
+    def boom(run, wb, progress=None):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(workbook._Writer, "write", boom)
+    monkeypatch.setattr(workbook, "write_sheets", boom)
     with pytest.raises(RuntimeError):
         stepviz.write_workbook(seed_run, tmp_path / "x.xlsx")
     assert list(tmp_path.iterdir()) == []
