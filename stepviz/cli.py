@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--csv", metavar="FILE.csv", help="training data from a CSV file with a header row")
     run.add_argument("--target", type=_names, metavar="COL[,COL...]", help="the CSV's target columns")
     run.add_argument("--max-detail", type=int, metavar="N", help="allow more than 50 detailed epochs")
+    run.add_argument("--decimals", type=int, metavar="D",
+                     help="fewest decimals shown in the sheets (default 3); small values get more")
+    run.add_argument("--lang", metavar="LANG", help="language of the workbook: en, zh or de (default en)")
+    run.add_argument("--exercise", action="store_true", default=None,
+                     help="a student copy: type the value of each yellow cell, the sheet says ✓ or ✗")
     run.add_argument("-q", "--quiet", action="store_true",
                      help="print only the output path (no summary, warnings or progress bar)")
 
@@ -147,6 +152,7 @@ def cmd_run(args) -> int:
     config = load_config(args.source, epochs=args.epochs, lr=args.lr, seed=args.seed, hidden=hidden,
                          detail=args.detail, focus=args.focus, history_every=args.history_every,
                          activation=args.activation, loss=args.loss, max_detail=args.max_detail,
+                         decimals=args.decimals, lang=args.lang, exercise=args.exercise,
                          csv=args.csv and str(Path(args.csv).resolve()), target=args.target)
     out = Path("output") / f"{config.name}.xlsx" if args.output is None else Path(args.output)
     if args.output is not None or out.parent.exists():  # the default folder is made when needed
@@ -165,20 +171,42 @@ def cmd_run(args) -> int:
     print(out)
     if args.quiet:
         return 0
-    steps = len(run.steps)
-    print(f"{steps} steps × {len(run.detail)} detailed epoch(s); final loss {run.loss:.6g} "
-          f"after {config.epochs} epochs")
-    k = config.y.shape[1]
+    print(summary(run))
+    return 0
+
+
+SHOWN_SAMPLES = 10  # the summary lists this many samples, then says how many more
+
+
+def summary(run) -> str:
+    """What `stepviz run` prints after the path: the final loss, the first samples' targets
+    and outputs, the accuracy when the targets are classes, and the predictions."""
+    import numpy as np
+
+    config = run.config
+    y, out = config.y, run.output
+    lines = [f"{len(run.steps)} steps × {len(run.detail)} detailed epoch(s); final loss {run.loss:.6g} "
+             f"after {config.epochs} epochs"]
+    k = y.shape[1]
     labels = config.y_labels or [f"y{j + 1}" if k > 1 else "y" for j in range(k)]
     head = ["sample"] + [f"target {l}" for l in labels] + [f"output {l}" for l in labels]
-    print("  ".join(f"{h:>10}" for h in head))
-    for i in range(len(config.X)):
-        cells = [f"{i + 1:>10}"] + [f"{v:>10.4g}" for v in config.y[i]] + [f"{v:>10.4f}" for v in run.output[i]]
-        print("  ".join(cells))
+    widths = [max(10, len(h)) for h in head]
+    lines.append("  ".join(f"{h:>{w}}" for h, w in zip(head, widths)))
+    for i in range(min(len(y), SHOWN_SAMPLES)):
+        cells = [f"{i + 1}"] + [f"{v:.4g}" for v in y[i]] + [f"{v:.4f}" for v in out[i]]
+        lines.append("  ".join(f"{c:>{w}}" for c, w in zip(cells, widths)))
+    if len(y) > SHOWN_SAMPLES:
+        lines.append(f"{'…':>10}  {len(y) - SHOWN_SAMPLES} more samples: see the workbook's Overview")
+    if np.isin(y, (0.0, 1.0)).all():  # classes: binary targets, or one-hot rows
+        if k > 1 and (y.sum(axis=1) == 1).all():
+            right = int((out.argmax(axis=1) == y.argmax(axis=1)).sum())
+        else:
+            right = int(((out >= 0.5) == (y == 1)).all(axis=1).sum())
+        lines.append(f"accuracy {right / len(y):.0%} ({right} of {len(y)} samples)")
     if config.predict is not None:
         for row, p in zip(config.predict, run.predict(config.predict)):
-            print(f"predict [{', '.join(f'{v:g}' for v in row)}] -> {', '.join(f'{v:.8f}' for v in p)}")
-    return 0
+            lines.append(f"predict [{', '.join(f'{v:g}' for v in row)}] -> {', '.join(f'{v:.8f}' for v in p)}")
+    return "\n".join(lines)
 
 
 def _progress(total, desc, unit, quiet):

@@ -26,7 +26,8 @@ SCHEMA: dict[str, dict] = {
                 "activation": "sigmoid"},
     "training": {"lr": 0.1, "epochs": 5000, "seed": 0},
     "init": {},  # parameter names, checked against the network
-    "workbook": {"detail": [1], "focus": [1, 1], "history_every": None, "max_detail": 50},
+    "workbook": {"detail": [1], "focus": [1, 1], "history_every": None, "max_detail": 50,
+                 "decimals": 3, "lang": "en", "exercise": False},
 }
 LOSSES = ("error", "sse")
 
@@ -45,6 +46,9 @@ class Config:
     detail: tuple[int, ...] = (1,)
     focus: tuple[int, int] = (1, 1)
     history_every: int = 1
+    decimals: int = 3  # fewest decimals shown; more where a value needs them
+    lang: str = "en"
+    exercise: bool = False
     predict: np.ndarray | None = None
     name: str = "stepviz"
     x_labels: tuple[str, ...] | None = None
@@ -223,6 +227,16 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     if not _is_int(every) or every < 1:
         raise ConfigError(f"workbook.history_every: expected a whole number >= 1, got {every!r}")
 
+    decimals = get("decimals")
+    if not _is_int(decimals) or not 0 <= decimals <= 10:
+        raise ConfigError(f"workbook.decimals: expected a whole number from 0 to 10, got {decimals!r}")
+    lang = get("lang")
+    from .text import catalog, languages
+    if not isinstance(lang, str) or lang not in languages():
+        raise ConfigError(f"workbook.lang: expected one of {', '.join(languages())}, got {lang!r}")
+    catalog(lang)
+    exercise = _bool(get("exercise"), "workbook.exercise")
+
     warnings = []
     fn = ACTIVATIONS[activation]
     if y.min() < fn.low or y.max() > fn.high:
@@ -231,7 +245,8 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
                         f"[{fn.low:g}, {fn.high:g}] (e.g. {outside.flat[0]:g}); the output can never reach them")
     return Config(X=X, y=y, network=network, lr=float(lr), epochs=int(epochs), seed=int(seed),
                   init=init, detail=epochs_detailed, focus=(focus[0], focus[1]),
-                  history_every=int(every), predict=predict, name=name,
+                  history_every=int(every), decimals=decimals, lang=lang, exercise=exercise,
+                  predict=predict, name=name,
                   x_labels=x_labels, y_labels=y_labels, warnings=tuple(warnings))
 
 

@@ -81,10 +81,11 @@ class Run:
                     yield epoch, step.number, name, self.values[(step.number, name)][slot]
 
     def history_table(self) -> tuple[list[str], np.ndarray]:
-        """(column names, rows): epoch, loss, ``output[i,j]``..., then each parameter's cells."""
+        """(column names, rows): epoch, loss, ``output[i,j]``..., then each parameter's cells;
+        i and j count from 1, as on the step sheets and in ``focus``."""
         m = len(self.history_epochs)
         parts = [("output", self.history_output), *self.history_params.items()]
-        names = ["epoch", "loss"] + [f"{n}[{i},{j}]" for n, a in parts for i, j in np.ndindex(a.shape[1:])]
+        names = ["epoch", "loss"] + [f"{n}[{i + 1},{j + 1}]" for n, a in parts for i, j in np.ndindex(a.shape[1:])]
         data = np.hstack([self.history_epochs[:, None], self.history_loss[:, None]]
                          + [a.reshape(m, -1) for _, a in parts])
         return names, data
@@ -195,8 +196,7 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
     hist_loss = np.empty(m)
     hist_out = np.empty((m, *shapes["output"]))
     hist_params = {p: np.empty((m, *shapes[p])) for p in params}
-    half = 1.0 if net.loss == "sse" else 0.5
-    E, output = buf[current["E"]], buf[current["output"]]
+    loss, output = buf[current["loss"]], buf[current["output"]]
     next_hist, h = int(hist_epochs[0]), 0
     next_detail, d = (detail[0] if detail else 0), 0
     tick = max(1, config.epochs // 100)
@@ -207,7 +207,7 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
             for call in calls:
                 call()
             if epoch == next_hist:
-                hist_loss[h] = half * float(np.vdot(E, E))
+                hist_loss[h] = loss[0, 0]
                 hist_out[h] = output
                 for p, store in hist_params.items():
                     store[h] = buf[first[p]]

@@ -1,41 +1,46 @@
 """Op kinds: the one place where each computation is defined.
 
-An op kind knows three things about the matrix it produces:
+An op kind knows, about the matrix it produces:
 
 * ``program(*operands, out=...)`` -- the numpy computation, as the list of calls
   ``(function, positional arguments)`` that write it into ``out`` (out passed positionally:
   it is measurably cheaper for small arrays); the engine binds them once and replays them
   every epoch, ``compute`` runs them once;
 * ``shape(*shapes)`` -- the shape of its result from the shapes of its operands;
-* ``formula(i, j, ref)`` -- the Excel formula of result cell (i, j), spelled with
-  ``ref(k, r, c)`` (cell (r, c) of operand k) and ``ref.range(k, r0, c0, r1, c1)``.
-
-The workbook calls ``formula`` with a recorder as ``ref``: the cells it was asked for
-are exactly the cells the formula reads, and those are the cells it paints orange.
-So the highlighting cannot disagree with the formula.
+* ``transposed`` -- which operands it reads transposed: the sheet shows those transposed
+  (``Xᵀ``), so that every product is a row times a column, as a learner computes by hand;
+* ``spell(i, j, shapes)`` -- result cell (i, j) as a cell expression over the operands as
+  shown (stepviz.terms). The Excel formula, the arithmetic line, the orange cells and the
+  source pattern (the same spelling at symbolic (I, J)) are all read off it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 
 import numpy as np
 
+from .terms import Dot, I, J, Term, Total, evaluate, fn, pattern, x
+
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation function, its slope written in terms of the activation a, and
-    both as Excel formulas of one cell reference."""
+    """An activation function and its slope written in terms of the activation a, each as
+    numpy programs and as cell expressions."""
 
     name: str
     compute: Callable  # (z, out) -> program
     slope: Callable  # (a, out) -> program
-    formula: Callable[[str], str]
-    slope_formula: Callable[[str], str]
+    spell: Callable[[Term], Term]
+    slope_spell: Callable[[Term], Term]
     slope_words: str
     low: float  # range of the activation, for target checks
     high: float
+    # a form of ``spell`` that cannot overflow for very negative inputs, used only in the
+    # cells whose recorded input needs it (EXP(700) is the largest a spreadsheet takes)
+    safe_spell: Callable[[Term], Term] | None = None
+    safe_below: float = -700.0
 
 
 def _sigmoid(z, out):
@@ -56,75 +61,102 @@ def _tanh_slope(a, out):
 ACTIVATIONS = {
     "sigmoid": Activation(
         "sigmoid", _sigmoid, _sigmoid_slope,
-        # overflow-safe: EXP of a large positive number is never taken
-        lambda x: f"IF({x}>=0,1/(1+EXP(-{x})),EXP({x})/(1+EXP({x})))",
-        lambda a: f"{a}*(1-{a})", "{0}·(1−{0})", 0.0, 1.0),
+        lambda z: 1 / (1 + fn("EXP", -z)),  # the tutorial's 1/(1+e^-x)
+        lambda a: a * (1 - a), "{0}·(1−{0})", 0.0, 1.0,
+        safe_spell=lambda z: fn("EXP", z) / (1 + fn("EXP", z))),
     "tanh": Activation(
         "tanh", lambda z, out: [(np.tanh, (z, out))], _tanh_slope,
-        lambda x: f"TANH({x})", lambda a: f"1-{a}^2", "1−{0}²", -1.0, 1.0),
+        lambda z: fn("TANH", z), lambda a: 1 - a ** 2, "1−{0}²", -1.0, 1.0),
     "relu": Activation(
         "relu", lambda z, out: [(partial(np.maximum, out=out), (z, 0.0))],  # out positional is deprecated here
         lambda a, out: [(np.greater, (a, 0.0, out))],
-        lambda x: f"MAX(0,{x})", lambda a: f"IF({a}>0,1,0)", "1 if {0}>0 else 0", 0.0, np.inf),
+        lambda z: fn("MAX", 0, z), lambda a: fn("IF", a > 0, 1, 0), "1 if {0}>0 else 0", 0.0, np.inf),
 }
 
 
-MAX_TERMS = 10  # a sum of products is written out term by term up to this many terms;
-# longer ones read whole ranges (MMULT / SUMPRODUCT): short, and far below Excel's
-# 8,192-character formula limit for any size
-
-
-def _sum(terms):
-    return "+".join(terms)
+def _t(flag: bool) -> str:
+    return "ᵀ" if flag else ""
 
 
 class Op:
     """Base class; subclasses are the op kinds of the step table."""
 
     words = ""  # the formula in words, "{0}", "{1}" ... are operand names
+    transposed: tuple[bool, ...] = ()
 
     def compute(self, *operands, out):
         """Run the op's program once: the result is written into ``out``."""
-        for fn, args in self.program(*operands, out=out):
-            fn(*args)
+        for f, args in self.program(*operands, out=out):
+            f(*args)
 
-    def describe(self, result: str, operands: tuple[str, ...]) -> str:
+    def describe(self, result: str, operands: tuple[str, ...], msg) -> str:
         return f"{result} = " + self.words.format(*operands)
+
+    def flipped(self, k: int) -> bool:
+        """Whether operand k is read (and shown) transposed."""
+        return k < len(self.transposed) and self.transposed[k]
+
+    def shown(self, shapes) -> list[tuple[int, int]]:
+        """The operands' shapes as the sheet shows them (transposed ones flipped)."""
+        return [(s[1], s[0]) if self.flipped(k) else tuple(s) for k, s in enumerate(shapes)]
+
+    def cell_term(self, i, j, shapes, operands):
+        """The spelling of cell (i, j) given the operands' recorded values (as shown)."""
+        return self.spell(i, j, shapes)
+
+    def pattern(self, shape, shapes):
+        """Per operand, the cells that result cell (I, J) reads (stepviz.terms.Pattern);
+        ``shape`` is the result's, ``shapes`` the operands' as shown."""
+        return pattern(self.spell(I, J, shapes))
 
 
 @dataclass(frozen=True)
 class Given(Op):
-    """A matrix that is not computed by the step: data, initial or carried-over values."""
+    """A matrix that is not computed by the step: data, initial or carried-over values.
+    ``what`` is a message key (stepviz.text): data, start value, ..."""
 
     what: str = "given"
 
-    def describe(self, result, operands):
-        return f"{result}: {self.what}"
+    def describe(self, result, operands, msg):
+        return f"{result}: " + msg(f"given.{self.what}")
 
 
 @dataclass(frozen=True)
-class Dense(Op):
-    """a·w (+ b): the input of a layer. Operands (a, w) or (a, w, b)."""
+class MatMul(Op):
+    """a·b, optionally + a bias row and · a scalar. Operands (a, b[, bias][, scale]).
 
-    bias: bool
+    The forward pass is ``X·wh + bh``; the error passed back is ``d_output·woutᵀ``; the
+    weight update is ``hiddenlayer_activationsᵀ·d_output·lr``: one kind, three uses."""
+
+    transposed: tuple[bool, ...] = (False, False)
+    bias: bool = False
+    scaled: bool = False
 
     @property
     def words(self):
-        return "{0} · {1} + {2}" if self.bias else "{0} · {1}"
+        w = f"{{0}}{_t(self.flipped(0))} · {{1}}{_t(self.flipped(1))}"
+        k = 2
+        if self.bias:
+            w, k = w + " + {2}", 3
+        return w + f" · {{{k}}}" if self.scaled else w
 
-    def shape(self, a, w, b=None):
-        return (a[0], w[1])
+    def shape(self, a, b, *rest):
+        return (a[1] if self.flipped(0) else a[0], b[0] if self.flipped(1) else b[1])
 
-    def program(self, a, w, b=None, *, out):
-        return [(np.dot, (a, w, out))] + ([(np.add, (out, b, out))] if self.bias else [])
+    def program(self, a, b, *rest, out):
+        calls = [(np.dot, (a.T if self.flipped(0) else a, b.T if self.flipped(1) else b, out))]
+        if self.bias:
+            calls.append((np.add, (out, rest[0], out)))
+        if self.scaled:  # (aᵀ·d)·lr: the tutorial's order of operations, so results agree to the bit
+            calls.append((np.multiply, (out, rest[-1], out)))
+        return calls
 
-    def formula(self, i, j, ref, shapes):
+    def spell(self, i, j, shapes):
         n = shapes[0][1]
-        if n > MAX_TERMS:
-            f = f"MMULT({ref.range(0, i, 0, i, n - 1)},{ref.range(1, 0, j, n - 1, j)})"
-        else:
-            f = _sum(f"{ref(0, i, k)}*{ref(1, k, j)}" for k in range(n))
-        return f + f"+{ref(2, 0, j)}" if self.bias else f
+        t = Dot(x.row(0, i, n), x.col(1, j, n))
+        if self.bias:
+            t = t + x(2, 0, j)
+        return t * x(len(shapes) - 1, 0, 0) if self.scaled else t
 
 
 @dataclass(frozen=True)
@@ -143,8 +175,13 @@ class Activate(Op):
     def program(self, z, *, out):
         return self.fn.compute(z, out)
 
-    def formula(self, i, j, ref, shapes):
-        return self.fn.formula(ref(0, i, j))
+    def spell(self, i, j, shapes):
+        return self.fn.spell(x(0, i, j))
+
+    def cell_term(self, i, j, shapes, operands):
+        if self.fn.safe_spell is not None and operands[0][i, j] < self.fn.safe_below:
+            return self.fn.safe_spell(x(0, i, j))  # EXP(-z) would overflow in the sheet
+        return self.spell(i, j, shapes)
 
 
 @dataclass(frozen=True)
@@ -163,8 +200,8 @@ class Slope(Op):
     def program(self, a, *, out):
         return self.fn.slope(a, out)
 
-    def formula(self, i, j, ref, shapes):
-        return self.fn.slope_formula(ref(0, i, j))
+    def spell(self, i, j, shapes):
+        return self.fn.slope_spell(x(0, i, j))
 
 
 @dataclass(frozen=True)
@@ -177,8 +214,22 @@ class Subtract(Op):
     def program(self, a, b, *, out):
         return [(np.subtract, (a, b, out))]
 
-    def formula(self, i, j, ref, shapes):
-        return f"{ref(0, i, j)}-{ref(1, i, j)}"
+    def spell(self, i, j, shapes):
+        return x(0, i, j) - x(1, i, j)
+
+
+@dataclass(frozen=True)
+class Add(Op):
+    words = "{0} + {1}"
+
+    def shape(self, a, b):
+        return a
+
+    def program(self, a, b, *, out):
+        return [(np.add, (a, b, out))]
+
+    def spell(self, i, j, shapes):
+        return x(0, i, j) + x(1, i, j)
 
 
 @dataclass(frozen=True)
@@ -189,7 +240,7 @@ class Multiply(Op):
 
     @property
     def words(self):
-        return ("{0} × {1}" if self.factor == 1 else f"{self.factor:g} × {{0}} × {{1}}")
+        return "{0} × {1}" if self.factor == 1 else f"{self.factor:g} × {{0}} × {{1}}"
 
     def shape(self, a, b):
         return a
@@ -197,65 +248,76 @@ class Multiply(Op):
     def program(self, a, b, *, out):
         return [(np.multiply, (a, b, out))] + ([(np.multiply, (out, self.factor, out))] if self.factor != 1 else [])
 
-    def formula(self, i, j, ref, shapes):
-        f = f"{ref(0, i, j)}*{ref(1, i, j)}"
-        return f if self.factor == 1 else f"{f}*{self.factor:g}"
+    def spell(self, i, j, shapes):
+        t = x(0, i, j) * x(1, i, j)
+        return t if self.factor == 1 else t * self.factor
+
+
+def _sum_of_squares(a, factor, out):
+    out[0, 0] = factor * np.vdot(a, a)
 
 
 @dataclass(frozen=True)
-class MatmulT(Op):
-    """d·wᵀ: the error passed back through the weights w."""
+class Loss(Op):
+    """½·ΣE² (the tutorial's E=(Y−t)²/2 summed), or ΣE² for the sse loss: one number."""
 
-    words = "{0} · {1}ᵀ"
+    half: bool = True
 
-    def shape(self, d, w):
-        return (d[0], w[0])
+    @property
+    def words(self):
+        return "½ · Σ{0}²" if self.half else "Σ{0}²"
 
-    def program(self, d, w, *, out):
-        return [(np.dot, (d, w.T, out))]
+    def shape(self, e):
+        return (1, 1)
 
-    def formula(self, i, j, ref, shapes):
-        n = shapes[0][1]
-        if n > MAX_TERMS:
-            return f"SUMPRODUCT({ref.range(0, i, 0, i, n - 1)},{ref.range(1, j, 0, j, n - 1)})"
-        return _sum(f"{ref(0, i, k)}*{ref(1, j, k)}" for k in range(n))
+    def program(self, e, *, out):
+        return [(_sum_of_squares, (e, 0.5 if self.half else 1.0, out))]
 
-
-@dataclass(frozen=True)
-class UpdateWeights(Op):
-    """w + aᵀ·d·lr. Operands (w, a, d, lr)."""
-
-    words = "{0} + {1}ᵀ · {2} · {3}"
-
-    def shape(self, w, a, d, lr):
-        return w
-
-    def program(self, w, a, d, lr, *, out):
-        # (aᵀ·d)·lr + w: the tutorial's order of operations, so results agree to the bit
-        return [(np.dot, (a.T, d, out)), (np.multiply, (out, lr, out)), (np.add, (out, w, out))]
-
-    def formula(self, i, j, ref, shapes):
-        n = shapes[1][0]
-        if n > MAX_TERMS:
-            s = f"SUMPRODUCT({ref.range(1, 0, i, n - 1, i)},{ref.range(2, 0, j, n - 1, j)})"
-        else:
-            s = "(" + _sum(f"{ref(1, k, i)}*{ref(2, k, j)}" for k in range(n)) + ")"
-        return f"{ref(0, i, j)}+{s}*{ref(3, 0, 0)}"
+    def spell(self, i, j, shapes):
+        t = Total(x.all(0, shapes[0]), squares=True)
+        return t / 2 if self.half else t
 
 
 @dataclass(frozen=True)
-class UpdateBias(Op):
-    """b + Σ_rows(d)·lr. Operands (b, d, lr)."""
+class ColumnSum(Op):
+    """Σ_rows(d), optionally · a scalar: a bias's gradient or its update. Operands (d[, lr])."""
 
-    words = "{0} + Σ_rows({1}) · {2}"
+    scaled: bool = False
 
-    def shape(self, b, d, lr):
-        return b
+    @property
+    def words(self):
+        return "Σ_rows({0}) · {1}" if self.scaled else "Σ_rows({0})"
 
-    def program(self, b, d, lr, *, out):
-        return [(np.add.reduce, (d, 0, None, out, True)),  # Σ over rows, keepdims
-                (np.multiply, (out, lr, out)), (np.add, (out, b, out))]
+    def shape(self, d, *rest):
+        return (1, d[1])
 
-    def formula(self, i, j, ref, shapes):
-        n = shapes[1][0]
-        return f"{ref(0, i, j)}+SUM({ref.range(1, 0, j, n - 1, j)})*{ref(2, 0, 0)}"
+    def program(self, d, *rest, out):
+        calls = [(np.add.reduce, (d, 0, None, out, True))]  # Σ over rows, keepdims
+        return calls + [(np.multiply, (out, rest[0], out))] if self.scaled else calls
+
+    def spell(self, i, j, shapes):
+        t = Total(x.col(0, j, shapes[0][0]))
+        return t * x(1, 0, 0) if self.scaled else t
+
+
+@dataclass(frozen=True)
+class Elementwise(Op):
+    """Any element-wise formula, declared once as a cell expression: the numpy program is
+    the same expression evaluated over whole arrays (a 1×1 operand is a scalar).
+    ``formula(*cells)`` gets one cell per operand; ``words`` uses {0}, {1}, ..."""
+
+    words: str = ""
+    formula: Callable[..., Term] = field(default=None, compare=False)
+    key: str = ""  # identity for comparisons and caching (the formula is a lambda)
+
+    def shape(self, *shapes):
+        return next((s for s in shapes if tuple(s) != (1, 1)), (1, 1))
+
+    def program(self, *operands, out):
+        return [(self._run, (operands, out))]
+
+    def _run(self, operands, out):
+        out[...] = evaluate(self.spell(I, J, [np.shape(o) for o in operands]), operands)
+
+    def spell(self, i, j, shapes):
+        return self.formula(*(x(k, 0, 0) if tuple(s) == (1, 1) else x(k, i, j) for k, s in enumerate(shapes)))

@@ -20,12 +20,12 @@ def engine() -> str:
     return "calamine" if importlib.util.find_spec("python_calamine") else "openpyxl"
 
 
-def _read(path, sheet: str, engine_name: str | None) -> pd.DataFrame:
+def _read(path, sheet: str, engine_name: str | None, header: int = 0) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise NotAWorkbookError(f"{path}: no such file")
     try:
-        return pd.read_excel(path, sheet_name=sheet, engine=engine_name or engine())
+        return pd.read_excel(path, sheet_name=sheet, header=header, engine=engine_name or engine())
     except ValueError as e:  # missing sheet, or not an xlsx at all
         if "not found" in str(e) or "Worksheet" in str(e):
             raise NotAWorkbookError(f"{path}: no {sheet} sheet; not a stepviz workbook") from None
@@ -49,15 +49,42 @@ def read_trace(path, *, engine: str | None = None) -> pd.DataFrame:
 
 
 def read_history(path, *, engine: str | None = None) -> pd.DataFrame:
-    """The History sheet: one row per recorded epoch (epoch, loss, outputs, parameters)."""
-    df = _read(path, "History", engine)
-    if list(df.columns[:2]) != ["epoch", "loss"]:
-        raise NotAWorkbookError(f"{path}: its History sheet does not start with epoch, loss; "
+    """The training history: one row per recorded epoch with the columns epoch, loss,
+    ``output[i,j]`` and each parameter's ``name[i,j]`` (i and j count from 1), whatever
+    the workbook's language; the same table as ``Run.history()``."""
+    props = properties(path)
+    sheet = props.get("history_sheet", "History")  # workbooks before 0.2 called it History
+    header = int(props.get("history_header", "1")) - 1
+    df = _read(path, sheet, engine, header=header)
+    if df.shape[1] < 2:
+        raise NotAWorkbookError(f"{path}: its {sheet} sheet has no epoch and loss columns; "
                                 "not a stepviz workbook")
+    df.columns = ["epoch", "loss", *df.columns[2:]]
     try:
         return df.astype({"epoch": "int64"})
     except (ValueError, TypeError):
-        raise NotAWorkbookError(f"{path}: its History sheet has epochs that are not whole numbers") from None
+        raise NotAWorkbookError(f"{path}: its {sheet} sheet has epochs that are not whole numbers") from None
+
+
+def properties(path) -> dict[str, str]:
+    """The settings stepviz stored in a workbook's custom document properties (``stepviz_``
+    dropped from the names); empty when there are none."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            xml = z.read("docProps/custom.xml")
+    except KeyError:
+        return {}
+    except (OSError, zipfile.BadZipFile) as e:
+        raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
+    out = {}
+    for prop in ElementTree.fromstring(xml):
+        name = prop.get("name", "")
+        if name.startswith("stepviz_") and len(prop):
+            out[name[len("stepviz_"):]] = prop[0].text or ""
+    return out
 
 
 def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
@@ -100,7 +127,13 @@ def inspect(path) -> dict:
     if "version" not in props:
         raise NotAWorkbookError(f"{path}: not written by stepviz (it has no stepviz document properties)")
     steps = [n for n in names if re.match(r"^\d+\.\d{2,} ", n)]
-    problems = [f"missing sheet {s}" for s in ("Overview", "History", "Trace") if s not in names]
+    from .text import Messages
+
+    msg = Messages(props.get("lang", "en"))
+    expected = [msg("sheets.overview")]
+    if props.get("exercise") != "true":  # an exercise workbook has no History and Trace
+        expected += [props.get("history_sheet", "History"), "Trace"]
+    problems = [f"missing sheet {s}" for s in expected if s not in names]
     epochs = sorted({int(n.split(".")[0]) for n in steps})
     values = missing = 0
     if "Trace" in names:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from .ops import ACTIVATIONS, Activate, Dense, Given, MatmulT, Multiply, Op, Slope, Subtract
-from .ops import UpdateBias, UpdateWeights
+from .ops import ACTIVATIONS, Activate, Add, ColumnSum, Given, Loss, MatMul, Multiply, Op, Slope, Subtract
 
 
 @dataclass(frozen=True)
@@ -23,16 +22,29 @@ class Compute:
     op: Op
     operands: tuple[str, ...] = ()
 
-    @property
-    def words(self) -> str:
-        return self.op.describe(self.result, self.operands)
+    def words(self, msg=None) -> str:
+        """The formula in words: ``hidden_layer_input = X · wh + bh``; ``msg`` translates
+        the few words that are not names or symbols (stepviz.text.Messages)."""
+        return self.op.describe(self.result, self.operands, msg or _english())
+
+
+def _english():
+    from .text import Messages
+
+    return Messages("en")
 
 
 @dataclass(frozen=True)
 class Step:
     number: int
-    title: str  # short title, used in sheet names: "1.03 hidden input"
+    key: str  # message key of its title: "hidden_input" (stepviz.text)
+    layer: str  # "" or the layer's number when the network has several hidden layers
     computes: tuple[Compute, ...]
+
+    @property
+    def title(self) -> str:
+        """The English title, used in sheet names: "1.03 hidden input"."""
+        return _english()(f"steps.{self.key}") + (f" {self.layer}" if self.layer else "")
 
     @property
     def results(self) -> tuple[str, ...]:
@@ -107,45 +119,48 @@ class Network:
     def steps(self) -> tuple[Step, ...]:
         fn = ACTIVATIONS[self.activation]
         layers = [self._hidden_names(l) for l in range(len(self.hidden))]
-        steps: list[tuple[str, list[Compute]]] = []
-        add = lambda title, *computes: steps.append((title, list(computes)))  # noqa: E731
+        steps: list[tuple[str, str, list[Compute]]] = []
+        add = lambda key, *computes, layer="": steps.append((key, layer, list(computes)))  # noqa: E731
 
         def dense(result, a, w, b):
-            return Compute(result, Dense(self.bias), (a, w, b) if self.bias else (a, w))
+            return Compute(result, MatMul(bias=self.bias), (a, w, b) if self.bias else (a, w))
 
         add("inputs", Compute("X", Given("inputs")), Compute("y", Given("targets")))
-        add("initialise", *(Compute(p, Given("start value")) for p in self.parameters()))
+        add("initialise", *(Compute(p, Given("start_value")) for p in self.parameters()))
         previous = "X"
         for h in layers:
-            add(f"hidden input{h['n'] and ' ' + h['n']}", dense(h["input"], previous, h["w"], h["b"]))
-            add(f"hidden activations{h['n'] and ' ' + h['n']}",
-                Compute(h["act"], Activate(fn), (h["input"],)))
+            add("hidden_input", dense(h["input"], previous, h["w"], h["b"]), layer=h["n"])
+            add("hidden_activations", Compute(h["act"], Activate(fn), (h["input"],)), layer=h["n"])
             previous = h["act"]
-        add("output layer", dense("output_layer_input", previous, "wout", "bout"),
+        add("output_layer", dense("output_layer_input", previous, "wout", "bout"),
             Compute("output", Activate(fn), ("output_layer_input",)))
-        add("error", Compute("E", Subtract(), ("y", "output")))
+        add("error", Compute("E", Subtract(), ("y", "output")),
+            Compute("loss", Loss(half=self.loss == "error"), ("E",)))
         add("slopes", Compute("slope_output_layer", Slope(fn), ("output",)),
             *(Compute(h["slope"], Slope(fn), (h["act"],)) for h in layers))
         # sse loss ΣE² has gradient 2E (seeds 001/002); the tutorial's ½ΣE² has E.
         factor = 2.0 if self.loss == "sse" else 1.0
-        add("output delta", Compute("d_output", Multiply(factor), ("E", "slope_output_layer")))
+        add("output_delta", Compute("d_output", Multiply(factor), ("E", "slope_output_layer")))
         upstream, upstream_w = "d_output", "wout"
         for h in reversed(layers):
-            add(f"hidden error{h['n'] and ' ' + h['n']}",
-                Compute(h["error"], MatmulT(), (upstream, upstream_w)))
-            add(f"hidden delta{h['n'] and ' ' + h['n']}",
-                Compute(h["delta"], Multiply(), (h["error"], h["slope"])))
+            add("hidden_error", Compute(h["error"], MatMul(transposed=(False, True)), (upstream, upstream_w)),
+                layer=h["n"])
+            add("hidden_delta", Compute(h["delta"], Multiply(), (h["error"], h["slope"])), layer=h["n"])
             upstream, upstream_w = h["delta"], h["w"]
+        # an update is shown as its amount, then the parameter plus that amount: a change
+        # below the shown decimals of the parameter is still visible in the amount
         inputs_of = ["X"] + [h["act"] for h in layers]
-        add("update weights",
-            Compute("wout", UpdateWeights(), ("wout", inputs_of[-1], "d_output", "lr")),
-            *(Compute(h["w"], UpdateWeights(), (h["w"], inputs_of[l], h["delta"], "lr"))
-              for l, h in reversed(list(enumerate(layers)))))
+        weights = [("wout", inputs_of[-1], "d_output")] + [
+            (h["w"], inputs_of[l], h["delta"]) for l, h in reversed(list(enumerate(layers)))]
+        add("update_weights", *(c for w, a, d in weights for c in (
+            Compute(f"update_{w}", MatMul(transposed=(True, False), scaled=True), (a, d, "lr")),
+            Compute(w, Add(), (w, f"update_{w}")))))
         if self.bias and self.train_bias:
-            add("update biases",
-                *(Compute(h["b"], UpdateBias(), (h["b"], h["delta"], "lr")) for h in layers),
-                Compute("bout", UpdateBias(), ("bout", "d_output", "lr")))
-        return tuple(Step(i, title, tuple(c)) for i, (title, c) in enumerate(steps, 1))
+            biases = [(h["b"], h["delta"]) for h in layers] + [("bout", "d_output")]
+            add("update_biases", *(c for b, d in biases for c in (
+                Compute(f"update_{b}", ColumnSum(scaled=True), (d, "lr")),
+                Compute(b, Add(), (b, f"update_{b}")))))
+        return tuple(Step(i, key, layer, tuple(c)) for i, (key, layer, c) in enumerate(steps, 1))
 
     def describe(self) -> str:
         sizes = "→".join(str(s) for s in (self.inputs, *self.hidden, self.outputs))

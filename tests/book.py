@@ -8,13 +8,14 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 YELLOW, ORANGE = "FFFF00", "FFC000"
 # a same-sheet reference (not preceded by "Sheet!") and an optional range end
 REF = re.compile(r"(?<![!\w$'.])\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?(?![\w(!])")
-CAPTION = re.compile(r"^(\w+)( updated)?  \((\d+)×(\d+)\)$")
+CAPTION = re.compile(r"^(\w+?)(ᵀ)?( updated)?  \((\d+)×(\d+)\)$")
 STEP_SHEET = re.compile(r"^(\d+)\.(\d{2,}) ")
 
 
 def refs(formula: str) -> set[tuple[int, int]]:
     """(row, col) 1-based of every same-sheet cell a formula reads (ranges expanded)."""
     cells = set()
+    formula = re.sub(r'"[^"]*"', '""', formula)  # not inside string literals
     for c0, r0, c1, r1 in REF.findall(formula):
         c0, r0 = column_index_from_string(c0), int(r0)
         c1, r1 = (column_index_from_string(c1), int(r1)) if c1 else (c0, r0)
@@ -22,11 +23,20 @@ def refs(formula: str) -> set[tuple[int, int]]:
     return cells
 
 
-def fill(cell) -> str | None:
-    f = cell.fill
-    if f is None or f.fill_type != "solid":
-        return None
-    return (f.fgColor.rgb or "")[-6:].upper()
+@dataclass(frozen=True)
+class Block:
+    name: str
+    updated: bool
+    transposed: bool
+    top_left: tuple[int, int]  # 1-based (row, col) of the first value
+    rows: int
+    cols: int
+    linked: bool  # an operand copy: its caption links to where it was made
+    caption: tuple[int, int]
+
+    def cells(self):
+        r, c = self.top_left
+        return [(r + i, c + j) for i in range(self.rows) for j in range(self.cols)]
 
 
 @dataclass
@@ -36,12 +46,23 @@ class StepSheet:
     step: int
     formulas: dict = field(default_factory=dict)  # (r, c) -> formula text
     values: dict = field(default_factory=dict)  # (r, c) -> cached value
-    fills: dict = field(default_factory=dict)  # (r, c) -> "FFFF00" / "FFC000"
-    blocks: list = field(default_factory=list)  # (name, updated, top-left (r, c), rows, cols)
+    blocks: list = field(default_factory=list)
+    locked: dict = field(default_factory=dict)  # (r, c) -> bool
+    protected: bool = False
+    links: dict = field(default_factory=dict)  # (r, c) -> hyperlink location
 
     def matrix(self, block):
-        name, updated, (r, c), rows, cols = block
-        return [[self.values[(r + i, c + j)] for j in range(cols)] for i in range(rows)]
+        r, c = block.top_left
+        return [[self.values[(r + i, c + j)] for j in range(block.cols)] for i in range(block.rows)]
+
+    def block(self, name, updated=None, linked=None):
+        return next(b for b in self.blocks if b.name == name and (updated is None or b.updated == updated)
+                    and (linked is None or b.linked == linked))
+
+    def line_of(self, block):
+        """The arithmetic line under a result: the text formula cell below its values."""
+        r, c = block.top_left
+        return (r + block.rows, c)
 
 
 def step_sheets(path):
@@ -52,25 +73,35 @@ def step_sheets(path):
         m = STEP_SHEET.match(ws.title)
         if not m:
             continue
-        s = StepSheet(ws.title, int(m.group(1)), int(m.group(2)))
+        s = StepSheet(ws.title, int(m.group(1)), int(m.group(2)), protected=bool(ws.protection.sheet))
         vs = wv[ws.title]
         for row in ws.iter_rows():
             for cell in row:
                 key = (cell.row, cell.column)
                 if isinstance(cell.value, str) and cell.value.startswith("="):
                     s.formulas[key] = cell.value
+                elif cell.value is not None and type(cell.value).__name__ == "ArrayFormula":
+                    s.formulas[key] = "=" + cell.value.text.lstrip("=")
                 if cell.value is not None:
                     s.values[key] = vs.cell(*key).value
-                if fill(cell):
-                    s.fills[key] = fill(cell)
-                cap = CAPTION.match(cell.value) if isinstance(cell.value, str) else None
-                if cap:
-                    # values start on the first row below the caption that holds a number
-                    r = cell.row + 1
-                    while not isinstance(vs.cell(r, cell.column).value, (int, float)):
-                        r += 1
-                    s.blocks.append((cap.group(1), bool(cap.group(2)), (r, cell.column),
-                                     int(cap.group(3)), int(cap.group(4))))
+                    s.locked[key] = cell.protection.locked
+                if cell.hyperlink:
+                    s.links[key] = cell.hyperlink.location
+        for key, text in list(s.values.items()):
+            cap = CAPTION.match(text) if isinstance(text, str) else None
+            if not cap or key in s.formulas:
+                continue
+            r, c = key
+            # values start on the first row below the caption that holds a number, in the
+            # caption's column or the next (a transposed block's row names come first)
+            r += 1
+            while not any(isinstance(s.values.get((r, cc)), (int, float)) for cc in (c, c + 1)):
+                r += 1
+                assert r < key[0] + 4, f"{ws.title}: no numbers under the caption {text!r} (no cached values?)"
+            if not isinstance(s.values.get((r, c)), (int, float)):
+                c += 1
+            s.blocks.append(Block(cap.group(1), bool(cap.group(3)), bool(cap.group(2)), (r, c),
+                                  int(cap.group(4)), int(cap.group(5)), key in s.links, key))
         out.append(s)
     return out
 

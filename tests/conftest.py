@@ -44,3 +44,51 @@ def preset_books(tmp_path_factory):
         run = stepviz.train(source, **overrides)
         out[name] = (run, stepviz.write_workbook(run, folder / f"{name}.xlsx"))
     return out
+
+
+def set_focus(src, dst, row, col):
+    """A copy of a workbook whose every focus_row/focus_col cell is set, as a learner types."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(src)
+    for ws in wb.worksheets:
+        for name, defined in ws.defined_names.items():
+            ref = defined.attr_text.split("!")[1].replace("$", "")
+            ws[ref] = row if name == "focus_row" else col
+    wb.save(dst)
+    return dst
+
+
+def set_lr(src, dst, lr):
+    """A copy of a workbook with lr edited on the Overview."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(src)
+    ov = wb["Overview"]
+    next(r[1] for r in ov.iter_rows() if r[0].value == "lr (learning rate)").value = lr
+    wb.save(dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def lo(preset_books, tmp_path_factory):
+    """Workbooks as LibreOffice recalculates and shows them: {name: (original, recalculated
+    xlsx, {sheet: {(row, col): Seen}})}, from two soffice starts for all of them."""
+    from libreoffice import convert, read_html
+    from test_libreoffice import poison
+
+    d = tmp_path_factory.mktemp("lo")
+    books = {name: path for name, (_, path) in preset_books.items()}
+    chain = stepviz.write_workbook(stepviz.train("seed-mlp", epochs=20, detail=[1, 2, "last"]), d / "chain.xlsx")
+    books["chain"] = chain
+    books["poisoned"] = poison(chain, d / "poisoned.xlsx")
+    books["edited"] = set_lr(chain, d / "edited.xlsx", 0.5)
+    books["last"] = stepviz.write_workbook(stepviz.train("seed-mlp", detail=[1, "last"]), d / "last.xlsx")
+    seed = books["seed-mlp"]
+    books["focus23"] = set_focus(seed, d / "focus23.xlsx", 2, 3)
+    books["focus99"] = set_focus(seed, d / "focus99.xlsx", 9, 9)
+    names = sorted(books)
+    files = [books[n] for n in names]
+    xlsx = convert(files, d, "xlsx")
+    html = convert(files, d, "html")
+    return {n: (books[n], x, read_html(h)) for n, x, h in zip(names, xlsx, html)}

@@ -3,6 +3,8 @@ recalculation on load; without it LibreOffice keeps the cached values)."""
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,102 @@ def recalculate(files: list[Path], workdir: Path) -> list[Path]:
     done = [out / f.name for f in files]
     assert all(p.is_file() and p.stat().st_size > 0 for p in done), log
     return done
+
+
+def convert(files: list[Path], workdir: Path, to: str) -> list[Path]:
+    """Open each file in LibreOffice, recalculate everything, and save it as ``to`` (xlsx or
+    html), in one soffice start."""
+    filters = {"xlsx": "xlsx:Calc MS Excel 2007 XML", "html": "html"}
+    profile = workdir / "profile"
+    (profile / "user").mkdir(parents=True, exist_ok=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(PROFILE)
+    out = workdir / f"recalculated-{to}"
+    out.mkdir(exist_ok=True)
+    result = subprocess.run(
+        [soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--invisible",
+         "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+         "--convert-to", filters[to], "--outdir", str(out), *map(str, files)],
+        capture_output=True, text=True, timeout=600)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0 and "Error" not in log, log
+    done = [out / (f.stem + "." + to) for f in files]
+    assert all(p.is_file() and p.stat().st_size > 0 for p in done), log
+    return done
+
+
+@dataclass
+class Seen:
+    """One cell as LibreOffice shows it: its text (number format applied), its background
+    (conditional formats included), its value and its link."""
+
+    text: str
+    bg: str | None
+    value: float | None
+    href: str | None
+
+
+class _Tables(HTMLParser):
+    """LibreOffice's HTML export: one table per sheet, headed ``Sheet N: <em>name</em>``."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.sheets: dict[str, dict[tuple[int, int], Seen]] = {}
+        self.name = None
+        self._em = False
+        self._cell = None
+        self._h1 = ""
+        self.row = -1
+        self.col = 0
+        self.taken: set[tuple[int, int]] = set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "h1":
+            self._h1 = ""
+        elif tag == "em":
+            self._em = True
+        elif tag == "table" and self.name is not None:
+            self.sheets[self.name] = {}
+            self.row, self.taken = -1, set()
+        elif tag == "tr":
+            self.row += 1
+            self.col = 0
+        elif tag == "td" and self.name in self.sheets:
+            while (self.row, self.col) in self.taken:
+                self.col += 1
+            span_r, span_c = int(a.get("rowspan", 1)), int(a.get("colspan", 1))
+            for dr in range(span_r):
+                for dc in range(span_c):
+                    self.taken.add((self.row + dr, self.col + dc))
+            value = a.get("sdval")
+            self._cell = Seen("", (a.get("bgcolor") or "").upper().lstrip("#") or None,
+                              float(value) if value not in (None, "") else None, None)
+            self.sheets[self.name][(self.row, self.col)] = self._cell
+            self.col += span_c
+        elif tag == "a" and self._cell is not None and "href" in a:
+            self._cell.href = a["href"]
+
+    def handle_endtag(self, tag):
+        if tag == "em":
+            self._em = False
+        elif tag == "td":
+            self._cell = None
+        elif tag == "table":
+            self.name = None
+
+    def handle_data(self, data):
+        if self._em:
+            self._h1 += data
+            self.name = self._h1
+        elif self._cell is not None:
+            self._cell.text += data
+
+
+def read_html(path: Path) -> dict[str, dict[tuple[int, int], Seen]]:
+    """{sheet name: {(row, col) 0-based: Seen}} of a LibreOffice HTML export."""
+    parser = _Tables()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    for cells in parser.sheets.values():
+        for seen in cells.values():
+            seen.text = seen.text.strip("\n\t") if seen.text.strip() else ""
+    return parser.sheets

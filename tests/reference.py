@@ -31,16 +31,23 @@ def seed_loop(X, y, wh, bh, wout, bout, lr, epochs):
         d_output = E * slope_output_layer
         Error_at_hidden_layer = d_output.dot(wout.T)
         d_hiddenlayer = Error_at_hidden_layer * slope_hidden_layer
-        wout += hiddenlayer_activations.T.dot(d_output) * lr
-        bout += np.sum(d_output, axis=0, keepdims=True) * lr
-        wh += X.T.dot(d_hiddenlayer) * lr
-        bh += np.sum(d_hiddenlayer, axis=0, keepdims=True) * lr
+        # the tutorial's updates, with each amount kept (stepviz shows it as its own block)
+        update_wout = hiddenlayer_activations.T.dot(d_output) * lr
+        update_bout = np.sum(d_output, axis=0, keepdims=True) * lr
+        update_wh = X.T.dot(d_hiddenlayer) * lr
+        update_bh = np.sum(d_hiddenlayer, axis=0, keepdims=True) * lr
+        wout += update_wout
+        bout += update_bout
+        wh += update_wh
+        bh += update_bh
         rec.update(hidden_layer_input=hidden_layer_input,
                    hiddenlayer_activations=hiddenlayer_activations,
                    output_layer_input=output_layer_input, output=output, E=E,
+                   loss=np.array([[0.5 * np.sum(E ** 2)]]),
                    slope_output_layer=slope_output_layer, slope_hidden_layer=slope_hidden_layer,
                    d_output=d_output, Error_at_hidden_layer=Error_at_hidden_layer,
-                   d_hiddenlayer=d_hiddenlayer, **{"wout@11": wout.copy(), "wh@11": wh.copy(),
+                   d_hiddenlayer=d_hiddenlayer, update_wout=update_wout, update_wh=update_wh,
+                   update_bh=update_bh, update_bout=update_bout, **{"wout@11": wout.copy(), "wh@11": wh.copy(),
                                                    "bh@12": bh.copy(), "bout@12": bout.copy()})
         epochs_out.append(rec)
     return epochs_out
@@ -53,7 +60,7 @@ ACTIVATIONS = {
 }
 
 
-def general_loop(X, y, Ws, bs, lr, epochs, activation="sigmoid", loss="error", train_bias=True):
+def general_loop(X, y, Ws, bs, lr, epochs, activation="sigmoid", loss_kind="error", train_bias=True):
     """Any depth: Ws = [wh1, ..., wout], bs = matching biases or None. Returns one dict per
     epoch; parameters appear as 'name@start' and 'name@end'."""
     f, df = ACTIVATIONS[activation]
@@ -78,17 +85,20 @@ def general_loop(X, y, Ws, bs, lr, epochs, activation="sigmoid", loss="error", t
         E = y - acts[-1]
         slopes = [df(a) for a in acts[1:]]
         deltas = [None] * (L + 1)
-        deltas[L] = E * slopes[L] * (2.0 if loss == "sse" else 1.0)
+        deltas[L] = E * slopes[L] * (2.0 if loss_kind == "sse" else 1.0)
         errors = [None] * L
         for l in reversed(range(L)):
             errors[l] = deltas[l + 1] @ Ws[l + 1].T
             deltas[l] = errors[l] * slopes[l]
         for l in range(L + 1):
-            Ws[l] = Ws[l] + (acts[l].T @ deltas[l]) * lr
+            rec["update_" + wname[l]] = (acts[l].T @ deltas[l]) * lr
+            Ws[l] = Ws[l] + rec["update_" + wname[l]]
             if bs is not None and train_bias:
-                bs[l] = bs[l] + np.sum(deltas[l], axis=0, keepdims=True) * lr
+                rec["update_" + bname[l]] = np.sum(deltas[l], axis=0, keepdims=True) * lr
+                bs[l] = bs[l] + rec["update_" + bname[l]]
+        loss = np.sum(E ** 2) * (1.0 if loss_kind == "sse" else 0.5)
         rec.update(output_layer_input=zs[L], output=acts[-1], E=E, slope_output_layer=slopes[L],
-                   d_output=deltas[L])
+                   d_output=deltas[L], loss=np.array([[loss]]))
         for l in range(L):
             rec.update({f"hidden_layer_input{sfx[l]}": zs[l], f"hiddenlayer_activations{sfx[l]}": acts[l + 1],
                         f"slope_hidden_layer{sfx[l]}": slopes[l], f"Error_at_hidden_layer{sfx[l]}": errors[l],

@@ -78,7 +78,8 @@ def test_show_prints_the_formula_and_aligned_matrices(two_books):
     r = cli("show", "a.xlsx", "--step", "11", cwd=two_books)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].startswith("1.11 update weights: wout = wout + hiddenlayer_activationsᵀ · d_output · lr")
+    assert lines[0].startswith("1.11 update weights: update_wout = hiddenlayer_activationsᵀ · d_output · lr;"
+                               "   wout = wout + update_wout")
     assert "wout  (3×1)" in lines and "wh  (4×3)" in lines
     run = stepviz.train("seed-mlp", epochs=2)
     wh = lines[lines.index("wh  (4×3)") + 2:][:4]
@@ -119,7 +120,8 @@ def test_diff_lists_largest_first_and_tol_sets_the_exit_status(two_books):
     assert rows[0][:2] == ["1", "12"] or rows[0][:2] == ["1", "11"]
     assert cli("diff", "a.xlsx", "b.xlsx", "--tol", "1", cwd=two_books).returncode == 0
     strict = cli("diff", "a.xlsx", "b.xlsx", "--tol", "1e-6", cwd=two_books)
-    assert strict.returncode == 1 and "4 of 20 matrices differ by up to" in strict.stderr
+    # the update amounts and the updated parameters of steps 11-12 differ, nothing before
+    assert strict.returncode == 1 and "8 of 25 matrices differ by up to" in strict.stderr
     same = cli("diff", "a.xlsx", "a.xlsx", "--tol", "0", cwd=two_books)
     assert same.returncode == 0
 

@@ -15,6 +15,6 @@ def test_benchmarks_run_in_tiny_mode(monkeypatch):
     for group in ("record", "export", "startup"):
         for label, r in results[group].items():
             assert r["ratio"] > 0 and r["target"] > 1, (group, label)
-    assert results["record"]["seed-mlp"]["recorded_values"] == 20 * 113
+    assert results["record"]["seed-mlp"]["recorded_values"] == 20 * 133
     assert results["scale"]["scale"]["rc"] == 0 and results["scale"]["scale"]["file_mb"] > 0
-    assert results["scale"]["default run"]["read_trace"]["openpyxl"]["rows"] == 113
+    assert results["scale"]["default run"]["read_trace"]["openpyxl"]["rows"] == 133

@@ -30,7 +30,19 @@ def test_default_run_writes_output_seed_mlp(tmp_path):
     assert r.stderr == ""
     assert files(tmp_path) == ["output", "output/seed-mlp.xlsx"]
     df = stepviz.read_trace(tmp_path / "output" / "seed-mlp.xlsx")
-    assert df.value.notna().all() and len(df) == 113
+    assert df.value.notna().all() and len(df) == 133
+    assert lines[6] == "accuracy 100% (3 of 3 samples)"
+
+
+def test_the_summary_lists_at_most_ten_samples_then_how_many_more(tmp_path):
+    rows = "\n".join(f"{i % 3},{(i * 7) % 5},{i % 2}" for i in range(150))
+    (tmp_path / "d.csv").write_text("a,b,t\n" + rows + "\n")
+    r = stepviz_cli("run", "--csv", "d.csv", "--target", "t", "--epochs", "3", "-o", "d.xlsx", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1 + 2 + 10 + 2  # path, loss, header, ten samples, "… 140 more", accuracy
+    assert lines[13].split()[:2] == ["…", "140"] and lines[14].startswith("accuracy ")
+    assert "final loss" in lines[1]
 
 
 def test_config_file_run_with_overrides(tmp_path):

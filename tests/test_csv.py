@@ -43,7 +43,7 @@ def test_csv_on_the_command_line_replaces_the_presets_data(tmp_path):
     (tmp_path / "p.toml").write_text("[data]\nX = [[1, 2]]\ny = [1]\npredict = [[3, 4]]\n")
     r = cli("run", "p.toml", "--csv", "exam.csv", "--target", "passed", "--epochs", "5", "-o", "o.xlsx", cwd=tmp_path)
     assert r.returncode == 0 and "predict" not in r.stdout, r.stderr
-    assert len(r.stdout.splitlines()) == 3 + 4  # path, summary, header, 4 samples
+    assert len(r.stdout.splitlines()) == 3 + 4 + 1  # path, summary, header, 4 samples, accuracy
 
 
 BAD = [

@@ -3,7 +3,6 @@ import re
 from pathlib import Path
 
 import stepviz
-from stepviz.workbook import sheet_name
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -11,8 +10,8 @@ README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8"
 def steps_table(network) -> str:
     rows = ["| step | sheet (epoch 1) | computes |", "|---|---|---|"]
     for s in network.steps():
-        rows.append(f"| {s.number} | `{sheet_name(1, s)}` | "
-                    + "; ".join(f"`{c.words}`" for c in s.computes) + " |")
+        rows.append(f"| {s.number} | `1.{s.number:02d} {s.title}` | "
+                    + "; ".join(f"`{c.words()}`" for c in s.computes) + " |")
     return "\n".join(rows)
 
 

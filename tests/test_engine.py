@@ -11,9 +11,10 @@ from reference import seed_loop
 # step that produces each name in the 12-step table; parameters are listed at step 2
 # (value the epoch starts from) and again at step 11/12 (updated value)
 STEP_OF = {"X": 1, "y": 1, "hidden_layer_input": 3, "hiddenlayer_activations": 4,
-           "output_layer_input": 5, "output": 5, "E": 6, "slope_output_layer": 7,
+           "output_layer_input": 5, "output": 5, "E": 6, "loss": 6, "slope_output_layer": 7,
            "slope_hidden_layer": 7, "d_output": 8, "Error_at_hidden_layer": 9,
-           "d_hiddenlayer": 10}
+           "d_hiddenlayer": 10, "update_wout": 11, "update_wh": 11, "update_bh": 12,
+           "update_bout": 12}
 
 
 def unit(shape):
@@ -54,7 +55,7 @@ def test_engine_equals_the_seed_loop_for_every_recorded_value(problem):
             np.testing.assert_allclose(run.value(epoch, step, name), want, rtol=0, atol=1e-12,
                                        err_msg=f"epoch {epoch} step {step} {name}")
             checked += 1
-    assert checked == epochs * 20  # every one of the 20 recorded (step, name) pairs
+    assert checked == epochs * 25  # every one of the 25 recorded (step, name) pairs
     # the history's last row is the last epoch's forward pass
     np.testing.assert_allclose(run.output, expected[-1]["output"], atol=1e-12)
     np.testing.assert_allclose(run.loss, 0.5 * np.sum(expected[-1]["E"] ** 2), atol=1e-12)
@@ -68,8 +69,9 @@ def test_trace_lists_each_name_at_its_step_and_parameters_twice(seed_run):
         assert listed[name] == [step]
     assert listed["wh"] == [2, 11] and listed["wout"] == [2, 11]
     assert listed["bh"] == [2, 12] and listed["bout"] == [2, 12]
-    # X 12, y 3, 4 parameters 19 twice, 12 intermediates 60: 113 values
-    assert len(f) == 113 and f.value.notna().all()
+    # X 12, y 3, 4 parameters 19 twice, 12 intermediates 60, the loss 1, the update
+    # amounts 19: 133 values
+    assert len(f) == 133 and f.value.notna().all()
 
 
 def test_seed_mlp_learns_the_targets_as_the_tutorial_reports(seed_run):

@@ -17,9 +17,9 @@ def test_grid_boundary_last_valid_size_passes_one_more_is_refused():
 
 
 def perceptron(n, epochs=1, detail=(1,)):
-    """A perceptron on n samples, 1 input, no bias: per detailed epoch its Trace holds 7n + 2
-    values (X, y, output_layer_input, output, E, slope_output_layer, d_output; wout twice)
-    and its History 2 + n + 1 columns (epoch, loss, n outputs, wout)."""
+    """A perceptron on n samples, 1 input, no bias: per detailed epoch its Trace holds 7n + 4
+    values (X, y, output_layer_input, output, E, slope_output_layer, d_output; the loss,
+    update_wout, and wout twice) and its History 2 + n + 1 columns (epoch, loss, n outputs, wout)."""
     return {"data": {"X": [[0.5]] * n, "y": [[1.0]] * n},
             "network": {"hidden": [], "bias": False}, "training": {"epochs": epochs},
             "workbook": {"detail": list(detail), "max_detail": 1000}}
@@ -27,18 +27,21 @@ def perceptron(n, epochs=1, detail=(1,)):
 
 def test_trace_rows_at_the_boundary():
     n = 1000
-    d = (MAX_ROWS - 1) // (7 * n + 2)  # the most detailed epochs whose Trace fits
-    assert 1 + d * (7 * n + 2) <= MAX_ROWS < 1 + (d + 1) * (7 * n + 2)
+    d = (MAX_ROWS - 1) // (7 * n + 4)  # the most detailed epochs whose Trace fits
+    assert 1 + d * (7 * n + 4) <= MAX_ROWS < 1 + (d + 1) * (7 * n + 4)
     estimate(stepviz.load_config(perceptron(n, epochs=d + 1, detail=range(1, d + 1))))
-    with pytest.raises(WorkbookError, match=r"the Trace sheet would need 1,050,301 rows.*detail fewer epochs"):
+    with pytest.raises(WorkbookError, match=rf"the Trace sheet would need {1 + (d + 1) * (7 * n + 4):,} rows.*detail fewer"):
         estimate(stepviz.load_config(perceptron(n, epochs=d + 1, detail=range(1, d + 2))))
 
 
 def test_history_columns_at_the_boundary():
-    n = MAX_COLS - 3  # epoch, loss, n outputs, wout
-    estimate(stepviz.load_config(perceptron(n)))
-    with pytest.raises(WorkbookError, match=r"the History sheet would need 16,385 columns.*fewer samples"):
-        estimate(stepviz.load_config(perceptron(n + 1)))
+    def wide(k):  # 128 samples, k outputs: epoch, loss, 128·k outputs, wout's k weights
+        return {"data": {"X": [[0.5]] * 128, "y": [[1.0] * k] * 128}, "network": {"hidden": [], "bias": False},
+                "training": {"epochs": 1}}
+    assert 2 + 128 * 127 + 127 == MAX_COLS + 1
+    estimate(stepviz.load_config(wide(126)))
+    with pytest.raises(WorkbookError, match=r"the training history sheet would need 16,385 columns.*fewer samples"):
+        estimate(stepviz.load_config(wide(127)))
 
 
 def test_long_sums_stay_far_below_the_formula_limit():
@@ -46,13 +49,12 @@ def test_long_sums_stay_far_below_the_formula_limit():
            "training": {"epochs": 1}}
     config = stepviz.load_config(doc)
     estimate(config)  # 300-term products read ranges: accepted
-    run = stepviz.train(config)
-    from stepviz.workbook.layout import Layout, Refs
+    from stepviz.terms import excel
 
-    step = run.steps[2]  # hidden input: X (5×300) · wh (300×2)
-    lay = Layout(step, run.shapes, {})
-    f = step.computes[0].op.formula(0, 0, Refs(lay.operands[0]), [b.shape for b in lay.operands[0]])
-    assert f.startswith("MMULT(") and len(f) < 60
+    step = config.network.steps()[2]  # hidden input: X (5×300) · wh (300×2)
+    t = step.computes[0].op.spell(0, 0, [(5, 300), (300, 2), (1, 2)])
+    f = excel(t, lambda c: "XFD1048576", lambda a, b: "XFD1048576:XFD1048576")
+    assert f.startswith("MMULT(") and len(f) < 80
 
 
 def test_detail_cap_is_explicit_and_overridable(tmp_path):

@@ -157,30 +157,6 @@ def test_hostile_labels_stay_literal_after_libreoffice_recalculates(tmp_path):
 
 # -- extreme numbers -----------------------------------------------------------------------
 
-def test_extreme_inputs_give_finite_values_in_numpy_and_libreoffice(tmp_path):
-    import warnings
-
-    from libreoffice import recalculate
-    from test_libreoffice import formula_values
-
-    doc = {"data": {"X": [[1e3, -1e3], [1e6, -1e6], [-1e6, 1e6]], "y": [1, 0, 1]},
-           "network": {"hidden": [2]}, "training": {"epochs": 2}, "init": {"wh": [[1, -1], [-1, 1]]}}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        run = stepviz.train(doc)
-    z = run.value(1, 3, "hidden_layer_input")
-    assert np.abs(z).max() >= 1e6
-    a = run.value(1, 4, "hiddenlayer_activations")
-    assert np.all(np.isfinite(a)) and set(np.unique(a)) <= {0.0, 1.0}
-    book = stepviz.write_workbook(run, tmp_path / "x.xlsx")
-    (out,) = recalculate([book], tmp_path / "lo")
-    cached, fresh = formula_values(book), formula_values(out)
-    for key, want in cached.items():
-        got = fresh[key]
-        assert isinstance(got, (int, float)) and math.isfinite(got), f"{key}: {got!r}"  # no #NUM!
-        assert got == pytest.approx(want, rel=1e-12, abs=1e-9), key  # LibreOffice keeps 15 digits
-
-
 # -- interruption --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -207,7 +183,7 @@ def test_doctor_says_what_a_workbook_is(tmp_path, seed_book):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"{seed_book}: a valid stepviz workbook, written by stepviz {stepviz.__version__}")
     assert "4→3→1 sigmoid, loss error" in r.stdout and "12 (detailed epochs: 1)" in r.stdout
-    assert "trace values 113" in r.stdout.replace("  ", " ").replace("  ", " ")
+    assert "trace values 133" in r.stdout.replace("  ", " ").replace("  ", " ")
 
 
 def test_doctor_on_files_that_are_not_stepviz_workbooks(tmp_path, seed_book):

@@ -1,4 +1,6 @@
-"""The workbook read back with openpyxl and pandas: values, formulas, highlighting, bytes."""
+"""The workbook read back with openpyxl and pandas: values, formulas, layout, protection, bytes.
+What a spreadsheet shows (colours, displayed text, recalculation) is tested through
+LibreOffice in test_libreoffice.py and test_focus.py."""
 import zipfile
 
 import numpy as np
@@ -7,7 +9,7 @@ import pandas as pd
 import pytest
 
 import stepviz
-from book import ORANGE, YELLOW, cell_name, refs, step_sheets
+from book import cell_name, refs, step_sheets
 from conftest import PRESETS
 
 _sheets = {}
@@ -15,16 +17,16 @@ _sheets = {}
 
 @pytest.fixture(params=PRESETS)
 def preset(request, preset_books):
-    """(run, step sheets) of each preset's workbook."""
+    """(run, step sheets, path) of each preset's workbook."""
     run, path = preset_books[request.param]
     if request.param not in _sheets:
         _sheets[request.param] = step_sheets(path)
-    return run, _sheets[request.param]
+    return run, _sheets[request.param], path
 
 
 @pytest.fixture(scope="module")
 def sheets(seed_book):
-    return step_sheets(seed_book)
+    return {s.title: s for s in step_sheets(seed_book)}
 
 
 @pytest.mark.parametrize("engine", ["openpyxl", "calamine"])
@@ -44,106 +46,181 @@ def test_read_trace_and_history(seed_run, seed_book):
     trace = stepviz.read_trace(seed_book)
     assert len(trace) == len(seed_run.frame())
     hist = stepviz.read_history(seed_book)
+    pd.testing.assert_frame_equal(hist, seed_run.history(), check_exact=False, rtol=1e-15)
     assert hist.epoch.tolist() == seed_run.history_epochs.tolist()
-    np.testing.assert_allclose(hist.loss, seed_run.history_loss, rtol=1e-15)
-    np.testing.assert_allclose(hist["output[2,0]"], seed_run.history_output[:, 2, 0], rtol=1e-15)
-    np.testing.assert_allclose(hist["wh[3,2]"], seed_run.history_params["wh"][:, 3, 2], rtol=1e-15)
+    # 1-based headers, as the captions and --focus count
+    np.testing.assert_allclose(hist["output[3,1]"], seed_run.history_output[:, 2, 0], rtol=1e-15)
+    np.testing.assert_allclose(hist["wh[4,3]"], seed_run.history_params["wh"][:, 3, 2], rtol=1e-15)
 
 
 def test_one_sheet_per_step_in_order(seed_book, seed_run):
     names = openpyxl.load_workbook(seed_book, read_only=True).sheetnames
-    assert names[0] == "Overview" and names[-2:] == ["History", "Trace"]
+    assert names[0] == "Overview" and names[-2:] == ["Training history", "Trace"]
     assert names[1:-2] == [f"1.{s.number:02d} {s.title}" for s in seed_run.steps]
     assert names[3] == "1.03 hidden input" and len(names[1:-2]) == 12
     assert all(len(n) <= 31 for n in names)
 
 
-def test_every_formula_cell_has_a_cached_number_in_every_preset(preset):
-    run, sheets = preset
+def test_every_formula_cell_has_a_cached_value_in_every_preset(preset):
+    run, sheets, _ = preset
     for s in sheets:
         for rc, f in s.formulas.items():
             v = s.values[rc]
-            assert isinstance(v, (int, float)) and np.isfinite(v), f"{s.title}!{cell_name(rc)} {f} -> {v!r}"
+            if isinstance(v, str):  # the arithmetic lines: text formulas with their text
+                assert f.startswith('="') and v.startswith(tuple(b.name + "[" for b in s.blocks)), (s.title, v)
+            else:
+                assert isinstance(v, (int, float)) and np.isfinite(v), f"{s.title}!{cell_name(rc)} {f} -> {v!r}"
 
 
-def test_every_formula_cell_has_a_cached_number(sheets):
-    count = 0
-    for s in sheets:
-        for rc, f in s.formulas.items():
-            v = s.values[rc]
-            assert isinstance(v, (int, float)) and np.isfinite(v), f"{s.title}!{cell_name(rc)} {f} -> {v!r}"
-            count += 1
-    assert count == 242  # the 12 step sheets of seed-mlp
+def test_the_default_workbook_counts(sheets):
+    formulas = sum(len(s.formulas) for s in sheets.values())
+    lines = sum(isinstance(s.values[rc], str) for s in sheets.values() for rc in s.formulas)
+    assert lines == 19  # one arithmetic line per computed result
+    assert formulas == 283  # matrix formulas, links to where operands were made, the lines
 
 
 def test_produced_cells_are_formulas_over_the_same_sheet(preset):
-    run, sheets = preset
+    run, sheets, _ = preset
     for s in sheets:
         if s.step <= 2:
             continue  # data and initial values: the editable constants
-        for name, updated, (r, c), rows, cols in s.blocks:
-            for i in range(rows):
-                for j in range(cols):
-                    f = s.formulas.get((r + i, c + j))
-                    assert f is not None, f"{s.title}: {name}[{i},{j}] is not a formula"
-        produced = [rc for rc, f in s.formulas.items() if "!" not in f]
-        assert produced, s.title
-        for rc in produced:
-            assert refs(s.formulas[rc]) <= set(s.values), f"{s.title}!{cell_name(rc)} reads an empty cell"
+        results = [b for b in s.blocks if not b.linked]
+        assert results, s.title
+        for b in results:
+            for rc in b.cells():
+                f = s.formulas.get(rc)
+                assert f is not None and "!" not in f, f"{s.title}: {b.name} {rc} is not a same-sheet formula"
+                assert refs(f) <= set(s.values), f"{s.title}!{cell_name(rc)} reads an empty cell"
+        for b in s.blocks:  # operand copies: links to the sheet that made them
+            if b.linked and b.name != "lr":
+                assert all("!" in s.formulas[rc] for rc in b.cells()), (s.title, b.name)
 
 
 def test_step_sheet_values_equal_the_trace(preset):
-    seed_run, sheets = preset
-    trace = seed_run.frame()
+    run, sheets, _ = preset
+    trace = run.frame()
     checked = 0
     for s in sheets:
-        for block in s.blocks:
-            name, updated, _, rows, cols = block
-            if name == "lr":  # a link to the Overview's lr, not a traced value
-                assert s.matrix(block) == [[seed_run.config.lr]]
+        for b in s.blocks:
+            if b.name == "lr":  # a link to the Overview's lr, not a traced value
+                assert s.matrix(b) == [[run.config.lr]]
                 continue
-            listed = trace[(trace.epoch == s.epoch) & (trace.name == name)]
+            listed = trace[(trace.epoch == s.epoch) & (trace.name == b.name)]
             # an updated parameter is the later listing; everything else the first
-            step = listed.step.max() if updated else listed.step.min()
-            want = listed[listed.step == step].value.to_numpy().reshape(rows, cols)
-            np.testing.assert_allclose(s.matrix(block), want, rtol=0, atol=1e-12,
-                                       err_msg=f"{s.title}: {name}")
+            step = listed.step.max() if b.updated or (not b.linked and s.step > 2) else listed.step.min()
+            want = listed[listed.step == step].value.to_numpy()
+            want = want.reshape((b.cols, b.rows) if b.transposed else (b.rows, b.cols))
+            np.testing.assert_allclose(s.matrix(b), want.T if b.transposed else want, rtol=0, atol=1e-12,
+                                       err_msg=f"{s.title}: {b.name}")
             checked += 1
-    assert checked >= 10 * len(seed_run.detail)
+    assert checked >= 10 * len(run.detail)
 
 
-def test_orange_cells_are_exactly_what_the_yellow_cells_read(preset):
-    run, sheets = preset
+def test_transposed_operands_are_laid_out_transposed(sheets):
+    s = sheets["1.09 hidden error"]
+    w = s.block("wout", linked=True)
+    assert w.transposed and (w.rows, w.cols) == (1, 3)  # woutᵀ: a row, (3×1)·(1×3) by hand
+    out = s.block("Error_at_hidden_layer")
+    d = s.block("d_output")
+    # Error[i,j] = d_output[i,1]·woutᵀ[1,j]: row i of d_output times column j of woutᵀ
+    (r, c) = out.top_left
+    assert refs(s.formulas[(r + 2, c + 1)]) == {(d.top_left[0] + 2, d.top_left[1]), (w.top_left[0], w.top_left[1] + 1)}
+    s = sheets["1.11 update weights"]
+    for name, rows, cols in (("X", 4, 3), ("hiddenlayer_activations", 3, 3)):
+        b = s.block(name, linked=True)
+        assert b.transposed and (b.rows, b.cols) == (rows, cols)
+        # each cell links to the transposed source cell
+        for i in range(rows):
+            for j in range(cols):
+                f = s.formulas[(b.top_left[0] + i, b.top_left[1] + j)]
+                sheet, cell = f[1:].split("!")
+                origin = sheets[sheet.strip("'")].block(name)
+                assert cell == cell_name((origin.top_left[0] + j, origin.top_left[1] + i)), (name, i, j, f)
+    u = s.block("update_wh")  # update_wh[i,j] = (row i of Xᵀ · column j of d_hiddenlayer)·lr
+    x, d = s.block("X", linked=True), s.block("d_hiddenlayer")
+    lr = next(b for b in s.blocks if b.name == "lr" and b.top_left[0] == x.top_left[0])  # its band's copy
+    read = refs(s.formulas[(u.top_left[0] + 1, u.top_left[1] + 2)])
+    assert read == {(x.top_left[0] + 1, x.top_left[1] + k) for k in range(3)} | {
+        (d.top_left[0] + k, d.top_left[1] + 2) for k in range(3)} | {lr.top_left}
+
+
+def test_loss_and_update_amounts_are_live_blocks(sheets, seed_run):
+    s = sheets["1.06 error"]
+    loss = s.block("loss")
+    e = s.block("E")
+    f = s.formulas[loss.top_left]
+    assert f == f"=SUMSQ({cell_name(e.top_left)}:{cell_name((e.top_left[0] + 2, e.top_left[1]))})/2"
+    assert s.values[loss.top_left] == pytest.approx(seed_run.value(1, 6, "loss")[0, 0], abs=1e-15)
+    s = sheets["1.11 update weights"]
+    amount, updated = s.block("update_wout"), s.block("wout", updated=True)
+    start = s.block("wout", updated=False)
+    (r, c) = updated.top_left
+    assert s.formulas[(r, c)] == f"={cell_name(start.top_left)}+{cell_name(amount.top_left)}"
+    s = sheets["1.12 update biases"]
+    amount, d = s.block("update_bout"), s.block("d_output")
+    lr = next(b for b in s.blocks if b.name == "lr" and b.top_left[0] == amount.top_left[0])
+    assert s.formulas[amount.top_left] == (f"=SUM({cell_name(d.top_left)}:{cell_name((d.top_left[0] + 2, d.top_left[1]))})"
+                                           f"*{cell_name(lr.top_left)}")
+
+
+def test_each_result_reads_its_operands_from_its_own_band(preset):
+    """No two results of a step share an operand copy: each yellow cell's orange cells are
+    its own (a result may read an earlier result of the same step, which is yellow)."""
+    run, sheets, _ = preset
     for s in sheets:
-        yellow = {rc for rc, f in s.fills.items() if f == YELLOW}
-        orange = {rc for rc, f in s.fills.items() if f == ORANGE}
-        assert set(s.fills.values()) <= {YELLOW, ORANGE}
-        read = set().union(*(refs(s.formulas.get(rc, "")) for rc in yellow))
-        assert orange == read - yellow, s.title
-        # one yellow cell in each result: the data and initial values on steps 1-2, the
-        # computed matrices (formulas over this sheet) elsewhere
-        results = [b for b in s.blocks if s.step <= 2 or "!" not in s.formulas.get(b[2], "!")]
-        assert len(yellow) == len(results), s.title
-        for name, _, (r, c), rows, cols in results:
-            assert len({(r + i, c + j) for i in range(rows) for j in range(cols)} & yellow) == 1
-        if s.step > 2:
-            assert orange, f"{s.title} highlights no source"
-    # output reads output_layer_input, another result of its step: that one stays yellow
-    layer = next(s for s in sheets if s.title.endswith("output layer"))
-    out = next(b for b in layer.blocks if b[0] == "output")
-    assert refs(layer.formulas[out[2]]) <= {rc for rc, f in layer.fills.items() if f == YELLOW}
+        results = [b for b in s.blocks if not b.linked and s.step > 2]
+        seen = {}
+        for b in results:
+            r, c = b.top_left
+            for rc in refs(s.formulas[(r, c)]):
+                owner = next((x for x in s.blocks if rc in x.cells()), None)
+                if owner is not None and owner.linked:
+                    assert seen.setdefault(owner.caption, b.name) == b.name, (s.title, owner.name)
 
 
-def test_focus_is_the_requested_cell_clamped_to_each_matrix(tmp_path):
+def test_sigmoid_reads_as_the_tutorial_writes_it(sheets):
+    s = sheets["1.04 hidden activations"]
+    a, z = s.block("hiddenlayer_activations"), s.block("hidden_layer_input", linked=True)
+    assert s.formulas[a.top_left] == f"=1/(1+EXP(-{cell_name(z.top_left)}))"
+
+
+def test_editable_cells_are_unlocked_and_everything_else_locked(tmp_path):
+    run = stepviz.train(epochs=3, detail=[1, 2])
+    path = stepviz.write_workbook(run, tmp_path / "p.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert all(ws.protection.sheet for ws in wb.worksheets)  # every sheet, no password
+    assert not any(ws.protection.password for ws in wb.worksheets)
+    unlocked = {ws.title: {c.coordinate for row in ws.iter_rows() for c in row
+                           if c.value is not None and not c.protection.locked} for ws in wb.worksheets}
+    sheets = {s.title: s for s in step_sheets(path)}
+    first = {cell_name(rc) for b in sheets["1.01 inputs"].blocks for rc in b.cells()}
+    starts = {cell_name(rc) for b in sheets["1.02 initialise"].blocks for rc in b.cells()}
+    assert unlocked["1.01 inputs"] == first and unlocked["1.02 initialise"] == starts
+    assert unlocked["2.01 inputs"] == set() and unlocked["2.02 initialise"] == set()  # links
+    ov = wb["Overview"]
+    lr = next(row[1] for row in ov.iter_rows() if row[0].value == "lr (learning rate)")
+    assert unlocked["Overview"] == {lr.coordinate}
+    for title, s in sheets.items():
+        if s.step > 2:  # only the focus row and column
+            focus = {cell_name(rc) for rc in s.values if not s.locked[rc]}
+            assert len(focus) == 2 and {c[:1] for c in focus} != set(), title
+    assert unlocked["Training history"] == set() and unlocked["Trace"] == set()
+
+
+def test_focus_cells_are_named_validated_and_set_from_focus(tmp_path):
     run = stepviz.train(epochs=2, focus=[2, 3])
     path = stepviz.write_workbook(run, tmp_path / "f.xlsx")
-    s = {x.title: x for x in step_sheets(path)}["1.03 hidden input"]
-    (r, c) = next(rc for rc, f in s.fills.items() if f == YELLOW)
-    block = next(b for b in s.blocks if b[0] == "hidden_layer_input")
-    assert (r - block[2][0], c - block[2][1]) == (1, 2)
-    s = {x.title: x for x in step_sheets(path)}["1.08 output delta"]
-    block = next(b for b in s.blocks if b[0] == "d_output")  # 3×1: column clamped to 1
-    assert {rc for rc, f in s.fills.items() if f == YELLOW} == {(block[2][0] + 1, block[2][1])}
+    wb = openpyxl.load_workbook(path)
+    ws = wb["1.03 hidden input"]
+    names = {n: d.attr_text for n, d in ws.defined_names.items()}
+    assert set(names) == {"focus_row", "focus_col"}
+    row = ws[names["focus_row"].split("!")[1].replace("$", "")]
+    col = ws[names["focus_col"].split("!")[1].replace("$", "")]
+    assert (row.value, col.value) == (2, 3) and not row.protection.locked
+    dv = ws.data_validations.dataValidation
+    assert {str(d.sqref) for d in dv} == {row.coordinate, col.coordinate}
+    assert all(d.type == "whole" and d.operator == "greaterThanOrEqual" and d.prompt for d in dv)
+    assert not wb["1.02 initialise"].defined_names  # given steps have no focus
 
 
 def test_later_epochs_link_to_the_previous_update(tmp_path):
@@ -160,21 +237,71 @@ def test_later_epochs_link_to_the_previous_update(tmp_path):
                    for row in first.iter_rows() for c in row)
 
 
-def test_overview_settings_predictions_and_links(seed_book, seed_run):
+def test_sheets_say_where_values_come_from_and_where_the_tutorial_differs(tmp_path):
+    run = stepviz.train(epochs=20, detail=[1, 2, 20])
+    path = stepviz.write_workbook(run, tmp_path / "n.xlsx")
+    wb = openpyxl.load_workbook(path)
+    text = lambda title: " ".join(str(c.value) for row in wb[title].iter_rows(max_row=6) for c in row  # noqa: E731
+                                  if isinstance(c.value, str))
+    assert "multiplies by lr already here" in text("1.08 output delta")
+    assert "seed 0" in text("1.02 initialise") and "differ from the tutorial's pictures" in text("1.02 initialise")
+    assert "updates of epoch 1, linked" in text("2.02 initialise")
+    assert "after 19 epochs of training" in text("20.02 initialise") and "not recomputed" in text("20.02 initialise")
+    ov = " ".join(str(c.value) for row in wb["Overview"].iter_rows() for c in row if isinstance(c.value, str))
+    assert "epochs 1, 2 recompute, each starting from the one before" in ov
+    assert "the other detailed epochs (20) start from trained values" in ov
+
+
+def test_no_caption_is_cut_off_by_a_neighbour(preset):
+    """A caption's text fits in the empty cells to its right, at the sheet's column widths."""
+    from stepviz.workbook.layout import text_width
+
+    run, sheets, path = preset
+    wb = openpyxl.load_workbook(path)
+    for s in sheets:
+        ws = wb[s.title]
+        widths = {c: d.width for d in ws.column_dimensions.values() if d.min for c in range(d.min, d.max + 1)}
+        for b in s.blocks:
+            r, c = b.caption
+            text = ws.cell(r, c).value
+            room, cc = 0.0, c
+            while True:
+                room += widths.get(cc, 8.43)
+                cc += 1
+                if ws.cell(r, cc).value is not None or room >= 1.1 * text_width(text):
+                    break
+            assert room >= text_width(text), (s.title, text)
+
+
+def test_overview_settings_live_values_legend_and_links(seed_book, seed_run):
     ws = openpyxl.load_workbook(seed_book)["Overview"]
     text = {c.value for row in ws.iter_rows() for c in row if c.value is not None}
-    assert "lr" in text and 0.1 in text and 5000 in text
+    assert "lr (learning rate)" in text and 0.1 in text and 5000 in text
     links = [c.hyperlink.location for row in ws.iter_rows() for c in row if c.hyperlink]
     assert "'1.01 inputs'!A1" in links and "'1.12 update biases'!A1" in links and len(links) == 14
-    assert any(isinstance(v, float) and abs(v - seed_run.loss) < 1e-15 for v in text)
+    formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    assert len(formulas) == 1 and formulas[0].startswith("='1.06 error'!$")  # the live loss
+    assert any(isinstance(v, float) and abs(v - seed_run.loss) < 1e-15 for v in text)  # from training
+    for key in ("the cell being computed", "the cells its formula reads", "a number you may edit",
+                "a live formula", "a linked copy", "a value from training"):
+        assert any(isinstance(v, str) and v.startswith(key) for v in text), key
+    headers = [c for row in ws.iter_rows() for c in row if c.value in ("sample", "target y", "output y")]
+    assert all(c.alignment.horizontal == "right" for c in headers)  # over right-aligned numbers
 
 
-def test_history_has_a_line_chart_of_the_loss(seed_book):
+def test_history_chart_is_a_scatter_of_the_loss_at_the_top_left(seed_book):
     with zipfile.ZipFile(seed_book) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
         assert len(charts) == 1
         xml = z.read(charts[0]).decode()
-    assert "<c:lineChart>" in xml and "History!$B$2:$B$" in xml
+        drawing = z.read("xl/drawings/drawing1.xml").decode()
+    assert "<c:scatterChart>" in xml and "'Training history'!$B$20:$B$" in xml
+    assert "'Training history'!$A$20:$A$" in xml  # numeric epochs on the x axis
+    assert '<c:logBase val="10"/>' in xml  # the loss spans orders of magnitude
+    assert "<xdr:from><xdr:col>0</xdr:col>" in drawing and "<xdr:row>1</xdr:row>" in drawing
+    ws = openpyxl.load_workbook(seed_book)["Training history"]
+    assert ws["A1"].hyperlink.location == "Overview!A1"
+    assert [c.value for c in ws[19][:4]] == ["epoch", "loss", "output[1,1]", "output[2,1]"]
 
 
 def test_same_config_same_bytes(tmp_path, seed_run):

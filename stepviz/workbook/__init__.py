@@ -14,33 +14,35 @@ from pathlib import Path
 import xlsxwriter
 
 from .core import Book, WorkbookError
-from .history import write_history
-from .layout import sheet_name
+from ..text import Messages
+from .history import HEADER, write_history
 from .limits import MAX_COLS, MAX_FORMULA, MAX_ROWS, WARN_CELLS, Estimate, check_grid, estimate
 from .overview import write_overview
 from .step_sheet import write_step
 from .trace import write_trace
 
 __all__ = ["MAX_COLS", "MAX_FORMULA", "MAX_ROWS", "WARN_CELLS", "Estimate", "WorkbookError", "check_destination",
-           "check_grid", "estimate", "settings", "sheet_name", "write_workbook"]
+           "check_grid", "estimate", "settings", "write_workbook"]
 
 FIXED_TIME = dt.datetime(2024, 1, 1)  # document properties: same run, same bytes
 
 
 def write_sheets(run, wb, progress=None):
-    """Add every sheet of ``run`` to the XlsxWriter workbook ``wb``, in order."""
+    """Add every sheet of ``run`` to the XlsxWriter workbook ``wb``, in order. An exercise
+    workbook has no History and Trace: their numbers would give the answers away."""
     book = Book(run, wb)
-    overview = wb.add_worksheet("Overview")
-    sheets = [(e, s, wb.add_worksheet(sheet_name(e, s))) for e in run.detail for s in run.steps]
-    history = wb.add_worksheet("History")
-    trace = wb.add_worksheet("Trace")
+    overview = wb.add_worksheet(book.overview)
+    sheets = [(e, s, wb.add_worksheet(book.sheet_name(e, s))) for e in run.detail for s in run.steps]
+    history = None if book.exercise else wb.add_worksheet(book.history)
+    trace = None if book.exercise else wb.add_worksheet("Trace")
     write_overview(book, overview)
     for e, s, ws in sheets:
         write_step(book, ws, e, s)
         if progress:
             progress(1)
-    write_history(book, history)
-    write_trace(book, trace)
+    if history is not None:
+        write_history(book, history)
+        write_trace(book, trace)
 
 
 def check_destination(path) -> Path:
@@ -101,4 +103,6 @@ def settings(run) -> dict[str, str]:
     return {"version": __version__, "name": cfg.name, "network": cfg.network.describe(),
             "samples": str(len(cfg.X)), "lr": repr(cfg.lr), "epochs": str(cfg.epochs),
             "seed": str(cfg.seed), "detail": ", ".join(map(str, cfg.detail)),
-            "final_loss": repr(run.loss)}
+            "final_loss": repr(run.loss), "lang": cfg.lang, "exercise": str(cfg.exercise).lower(),
+            # where read_history finds its table, whatever the language
+            "history_sheet": Messages(cfg.lang)("sheets.history"), "history_header": str(HEADER + 1)}

@@ -1,23 +1,17 @@
-"""The shared core of the sheet writers: the workbook's formats, the cell collector, and
-what every sheet needs to know about the run (layouts, sheet names, where values live)."""
+"""The shared core of the sheet writers: the cell collector, and ``Book``, what every sheet
+needs to know about the run (messages, formats, layouts, sheet names, where values live)."""
 from __future__ import annotations
-
-import tomllib
 
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from ..config import templates
 from ..errors import StepvizError
-from .layout import Block, Layout, sheet_name
+from ..text import Messages
+from .layout import Block, Layout
+from .styles import Styles, style
 
 
 class WorkbookError(StepvizError):
     """The workbook cannot be written (path, limits)."""
-
-
-def style() -> dict:
-    """Colours, number format and widths from templates/style.toml."""
-    return tomllib.loads(templates().joinpath("style.toml").read_text("utf-8"))
 
 
 class Cells:
@@ -29,9 +23,17 @@ class Cells:
     def put(self, r, c, kind, *args):
         self.cells[(r, c)] = (kind, *args)
 
+    def text(self, r, c, text, fmt=None):
+        self.cells[(r, c)] = ("string", text, fmt)
+
+    def link(self, r, c, sheet: str, cell: str, text: str, fmt):
+        self.cells[(r, c)] = ("url", f"internal:{quote_sheetname(sheet)}!{cell}", fmt, text)
+
     def flush(self, ws):
         for (r, c) in sorted(self.cells):
             kind, *args = self.cells[(r, c)]
+            if kind == "dynamic_array_formula":  # one cell: first and last are the same
+                args = [r, c, *args]
             check(ws, getattr(ws, "write_" + kind)(r, c, *args), r, c)
 
 
@@ -42,42 +44,92 @@ def check(ws, rc, r, c):
                             f"written (XlsxWriter returned {rc})")
 
 
+def absolute(sheet: str, cell: tuple[int, int]) -> str:
+    return f"{quote_sheetname(sheet)}!{xl_rowcol_to_cell(*cell, True, True)}"
+
+
 class Book:
-    """One workbook being written: the run, the formats, and the step layouts."""
+    """One workbook being written: the run, its messages and formats, the step layouts,
+    the sheet names and where every value lives."""
 
     def __init__(self, run, wb):
         self.run, self.wb = run, wb
-        s = style()
-        self.style = s
-        box = {"border": 1, "border_color": s["border"], "num_format": s["number_format"]}
-        self.f_num = wb.add_format(box)
-        self.f_focus = wb.add_format({**box, "bg_color": "#" + s["focus"], "pattern": 1})
-        self.f_source = wb.add_format({**box, "bg_color": "#" + s["source"], "pattern": 1})
-        self.f_plain = wb.add_format({"num_format": s["number_format"]})
-        self.f_full = wb.add_format({"num_format": "General"})
-        self.f_left = wb.add_format({"num_format": "General", "align": "left"})
-        self.f_title = wb.add_format({"bold": True, "font_size": 14})
-        self.f_bold = wb.add_format({"bold": True})
-        self.f_caption = wb.add_format({"bold": True, "font_color": s["caption"]})
-        self.f_label = wb.add_format({"italic": True, "font_color": s["caption"], "align": "center"})
-        self.f_words = wb.add_format({"italic": True})
-        self.f_link = wb.add_format({"font_color": "blue", "underline": 1})
-        self.f_legend_focus = wb.add_format({"bg_color": "#" + s["focus"], "pattern": 1, "border": 1})
-        self.f_legend_source = wb.add_format({"bg_color": "#" + s["source"], "pattern": 1, "border": 1})
-        cfg = run.config
+        cfg = self.config = run.config
+        self.msg = Messages(cfg.lang)
+        self.styles = Styles(wb) if wb is not None else None  # None: only laying out (estimate)
+        self.exercise = cfg.exercise
         self.labels = {"X": cfg.x_labels, "y": cfg.y_labels}
-        self.layouts = {s.number: Layout(s, run.shapes, self.labels) for s in run.steps}
-        self.lr_cell = None  # set by the overview
         self.parameters = set(cfg.network.parameters())
         self.first, self.last = cfg.network.producers()
-        self.sheet_names = [sheet_name(e, s) for e in run.detail for s in run.steps]
-        self._formulas = {}  # step number -> (formulas, focus sources): the same in every epoch
+        self.steps = {s.number: s for s in run.steps}
+        self.overview = self.msg("sheets.overview")
+        self.history = self.msg("sheets.history")
+        self.sheet_names = [self.sheet_name(e, s) for e in run.detail for s in run.steps]
+        self.width = {s.number: self.min_width(s) for s in run.steps}
+        self.layouts = {s.number: Layout(s, run.shapes, self.labels, self.caption, self.link_count,
+                                         self.width[s.number]) for s in run.steps}
+        # the values a sheet reads from the Overview: name -> (value, (row, col)), set there
+        self.constants: dict[str, tuple[float, tuple[int, int]]] = {}
 
-    def link_prefix(self, epoch, step, name) -> tuple[str, Block]:
-        """("='sheet'!", block): where ``name`` produced by ``step`` in ``epoch`` lives."""
-        return "=" + quote_sheetname(sheet_name(epoch, step)) + "!", self.layouts[step.number].blocks[("out", name)]
+    # -- names ------------------------------------------------------------------------
+    def title(self, step) -> str:
+        return self.msg(f"steps.{step.key}") + (f" {step.layer}" if step.layer else "")
 
-    def focus(self, block) -> tuple[int, int]:
-        """The yellow cell of a result: the configured focus, clamped to the matrix."""
-        focus = self.run.config.focus
-        return block.cell(min(focus[0], block.shape[0]) - 1, min(focus[1], block.shape[1]) - 1)
+    def sheet_name(self, epoch: int, step) -> str:
+        """``1.03 hidden input``: the name of a step sheet (at most 31 characters)."""
+        return f"{epoch}.{step.number:02d} {self.title(step)}"[:31]
+
+    def caption(self, name: str, shape, transposed: bool, updated: bool) -> str:
+        shown = name + ("ᵀ" if transposed else "")
+        key = "captions.updated" if updated else "captions.plain"
+        return self.msg(key, name=shown, rows=shape[0], cols=shape[1])
+
+    def min_width(self, step) -> float:
+        """The narrowest column of a step sheet: the style's, or the longest data label's."""
+        labels = [len(label) + 1 for s in step.computes for label in (self.labels.get(s.result) or ())]
+        labels += [len(label) + 1 for c in step.computes for o in c.operands for label in (self.labels.get(o) or ())]
+        return min(40, max([style()["column_width"]] + labels))
+
+    # -- where values live -------------------------------------------------------------
+    def producer(self, name: str):
+        """The step whose result ``name`` an operand of that name reads (start values for
+        parameters: an update is only read by the next epoch)."""
+        return self.first[name]
+
+    def result_block(self, step, name: str) -> Block:
+        return self.layouts[step.number].results[name]
+
+    def focus(self, block: Block) -> tuple[int, int]:
+        """The configured focus of a result, clamped to its shape (0-based)."""
+        f = self.config.focus
+        return min(f[0], block.shape[0]) - 1, min(f[1], block.shape[1]) - 1
+
+    def answer_cell(self, step, block: Block) -> tuple[int, int] | None:
+        """In exercise mode, the hidden cell that holds the true value of a result's focus
+        cell (the focus cell itself is the learner's answer); None otherwise."""
+        if not self.exercise or block.role != "out" or self.steps[step.number].given:
+            return None
+        return block.cell(self.focus(block)[0], 0)[0], self.layouts[step.number].right + 2
+
+    def address(self, step, block: Block, i: int, j: int) -> tuple[int, int]:
+        """Where the value of cell (i, j) of a block lives: the cell, or in exercise mode the
+        hidden true value behind an answer cell."""
+        hidden = self.answer_cell(step, block)
+        if hidden is not None and (i, j) == self.focus(block):
+            return hidden
+        return block.cell(i, j)
+
+    def readers(self, epoch: int, step, name: str) -> list[tuple[int, object]]:
+        """(epoch, step) of the sheets that read the value ``name`` made by ``step``."""
+        if self.first[name] is step:
+            return [(epoch, s) for s in self.run.steps if s.number > step.number
+                    and any(name in c.operands for c in s.computes)]
+        if self.last[name] is step and name in self.parameters and epoch + 1 in self.run.detail:
+            return [(epoch + 1, self.first[name])]
+        return []
+
+    def link_count(self, name: str) -> int:
+        """Columns a result's caption row keeps for its provenance links (the most any
+        epoch needs)."""
+        counts = [len(self.readers(self.run.detail[0], s, name)) for s in (self.first[name], self.last[name])]
+        return max(counts) + (1 if name in self.parameters else 0)

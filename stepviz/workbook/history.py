@@ -1,25 +1,47 @@
-"""History: one row per recorded epoch, and a chart of the loss."""
+"""The training history: a chart of the loss where the sheet opens, then one row per
+recorded epoch (loss, outputs, parameters; headers 1-based like the step sheets)."""
 from __future__ import annotations
 
+from ..display import shown
 from .core import check
 
+CHART_ROWS = 18  # the chart covers rows 2-17; the table's header is on row 19
+HEADER = CHART_ROWS
 
-def write_history(book, ws):
-    header, data = book.run.history_table()
+
+def write_history(book, ws) -> None:
+    run, msg, st = book.run, book.msg, book.styles
+    header, data = run.history_table()
+    header = [msg("history.epoch"), msg("history.loss")] + header[2:]
+    check(ws, ws.write_url(0, 0, f"internal:{_quote(book.overview)}!A1", st.link, "← " + book.overview), 0, 0)
     for j, h in enumerate(header):
-        check(ws, ws.write_string(0, j, h, book.f_bold), 0, j)
+        check(ws, ws.write_string(HEADER, j, h, st.header), HEADER, j)
+    decimals = book.config.decimals
+    formats = [None] + [st.cell("trained", shown(data[:, j], decimals + 1).num_format) for j in range(1, data.shape[1])]
     table = data.tolist()
-    for i, row in enumerate(table, 1):
+    for i, row in enumerate(table, HEADER + 1):
         check(ws, ws.write_number(i, 0, row[0]), i, 0)
         for j in range(1, len(row)):
-            check(ws, ws.write_number(i, j, row[j], book.f_full), i, j)
-    m = len(table)
-    chart = book.wb.add_chart({"type": "line"})
-    chart.add_series({"name": "loss", "categories": ["History", 1, 0, m, 0],
-                      "values": ["History", 1, 1, m, 1]})
-    chart.set_title({"name": "Loss per epoch"})
-    chart.set_x_axis({"name": "epoch"})
-    chart.set_y_axis({"name": "loss"})
+            ws.write_number(i, j, row[j], formats[j])
+    m, loss = len(table), data[:, 1]
+    chart = book.wb.add_chart({"type": "scatter", "subtype": "straight"})
+    name = _quote(ws.name)
+    chart.add_series({"name": msg("history.loss"), "categories": f"={name}!$A${HEADER + 2}:$A${HEADER + 1 + m}",
+                      "values": f"={name}!$B${HEADER + 2}:$B${HEADER + 1 + m}", "line": {"width": 1.5}})
+    log = loss.min() > 0 and loss.max() / loss.min() > 100  # spans orders of magnitude
+    chart.set_title({"name": msg("history.chart_log" if log else "history.chart")})
+    chart.set_x_axis({"name": msg("history.epoch"), "min": 0, "max": int(data[-1, 0]),
+                      "major_gridlines": {"visible": False}})
+    chart.set_y_axis({"name": msg("history.loss"), **({"log_base": 10} if log else {})})
     chart.set_legend({"none": True})
-    ws.insert_chart(1, len(header) + 1, chart)
-    ws.freeze_panes(1, 1)
+    chart.set_size({"width": 720, "height": 320})
+    ws.insert_chart(1, 0, chart, {"x_offset": 4, "y_offset": 4})
+    ws.set_column(0, 0, 8)
+    ws.set_column(1, len(header), max(12, max(len(h) for h in header) + 2))
+    ws.protect()
+
+
+def _quote(name: str) -> str:
+    from xlsxwriter.utility import quote_sheetname
+
+    return quote_sheetname(name)

@@ -1,89 +1,167 @@
-"""Where things go on a step sheet: blocks (matrices under captions), bands, references."""
+"""Where things go on a step sheet: the header rows, then one band of rows per result.
+
+A band holds the result's operands side by side on the left (each its own copy, so every
+yellow cell's orange sources sit in its own band) and the result on the right, all results
+of a step aligned in one column; under each result, the row of its arithmetic line. An
+operand that an earlier result of the same step produced is read in place (step 5's
+``output`` reads ``output_layer_input``). Operands an op reads transposed are laid out
+transposed (``Xᵀ``). Every block is as wide as its caption needs, so no caption is cut off.
+"""
 from __future__ import annotations
 
+import math
+import unicodedata
 from dataclasses import dataclass
+from typing import Callable
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-TOP = 5  # first row of the matrices on a step sheet
+from ..steps import Compute
+
+# header rows of a step sheet
+TITLE, WORDS, LEGEND, NOTE, NAV, FOCUS = range(6)
+TOP = 7  # the caption row of the first band
 LEFT = 1  # first column (column A is a margin)
 
 
-def sheet_name(epoch: int, step) -> str:
-    """``1.03 hidden input``: the name of a step sheet (at most 31 characters)."""
-    return f"{epoch}.{step.number:02d} {step.title}"[:31]
+def text_width(text: str) -> int:
+    """Width of a text in character cells: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def columns_for(text: str, width: float) -> int:
+    """How many columns of ``width`` characters a (bold) text needs."""
+    return max(1, math.ceil(1.1 * text_width(text) / width))
 
 
 @dataclass(frozen=True)
 class Block:
-    """A matrix on a sheet: values start at (row, col); caption one row above."""
+    """A matrix on a sheet, as shown: values from (row, col), caption at (top, col)."""
 
     name: str
-    caption: str
-    top: int  # the caption's row
+    role: str  # "in": a copy of an operand, "out": a result of the step
+    top: int
     row: int
     col: int
     shape: tuple[int, int]
+    left: int = 0  # where the caption starts (row names of a transposed block sit there)
+    transposed: bool = False
+    caption: str = ""
+    labels: tuple[str, ...] | None = None  # column names (row names when transposed)
 
     def cell(self, i: int, j: int) -> tuple[int, int]:
         return self.row + i, self.col + j
 
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
 
-class Refs:
-    """``ref`` for ``op.formula``: spells A1 references and records the cells read."""
+    @property
+    def range(self) -> str:
+        """The block's cells as an absolute A1 range."""
+        last = self.cell(self.shape[0] - 1, self.shape[1] - 1)
+        return f"{xl_rowcol_to_cell(*self.cell(0, 0), True, True)}:{xl_rowcol_to_cell(*last, True, True)}"
 
-    def __init__(self, blocks: list[Block]):
-        self.blocks = blocks
-        self.cells: set[tuple[int, int]] = set()
 
-    def __call__(self, k: int, r: int, c: int) -> str:
-        cell = self.blocks[k].cell(r, c)
-        self.cells.add(cell)
-        return xl_rowcol_to_cell(*cell)
+@dataclass(frozen=True)
+class Placed:
+    """One result of a step on its sheet: the result, the blocks it reads (one per
+    operand, as the op sees them), and the row of its arithmetic line (None on steps 1-2)."""
 
-    def range(self, k: int, r0: int, c0: int, r1: int, c1: int) -> str:
-        b = self.blocks[k]
-        self.cells.update(b.cell(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
-        return f"{xl_rowcol_to_cell(*b.cell(r0, c0))}:{xl_rowcol_to_cell(*b.cell(r1, c1))}"
+    compute: Compute
+    result: Block
+    operands: tuple[Block, ...]
+    line_row: int | None
 
 
 class Layout:
-    """Where each matrix of a step goes: one band of rows per result, its operands side
-    by side on the left, the results aligned in one column on the right."""
+    """The blocks of one step sheet. ``caption(name, shape, transposed, updated)`` spells a
+    caption; ``links(name)`` says how many provenance links a result's caption row holds;
+    ``width`` is the narrowest column width the sheet will have (characters)."""
 
-    def __init__(self, step, shapes: dict, labels: dict):
-        self.blocks: dict[tuple[str, str], Block] = {}
-        row = TOP
-        # a band per result: ("in", name) blocks not yet on the sheet, then ("out", result);
-        # an operand that an earlier result of the step produced is read from that result
-        bands, reads = [], []
-        if step.given:
-            bands.append([("out", r) for r in step.results])
-        else:
-            produced: set[str] = set()
-            placed: set[tuple[str, str]] = set()
+    def __init__(self, step, shapes: dict, labels: dict, caption: Callable, links: Callable[[str], int],
+                 width: float):
+        self.placed: list[Placed] = []
+        self.blocks: list[Block] = []
+
+        def make(name, role, row, col, transposed=False, updated=False) -> tuple[Block, int]:
+            shape = shapes[name][::-1] if transposed else shapes[name]
+            text = caption(name, shape, transposed, updated)
+            names = labels.get(name)
+            side = 1 if names and transposed else 0  # row names sit left of the values
+            block = Block(name, role, row, row + 1 + (1 if names and not transposed else 0), col + side,
+                          shape, col, transposed, text, names)
+            extent = max(side + shape[1], columns_for(text, width) + (links(name) if role == "out" else 0))
+            self.blocks.append(block)
+            return block, extent
+
+        if step.given:  # data or start values: one band, side by side
+            col, rows = LEFT, 0
+            labelled = any(labels.get(r) for r in step.results)
             for c in step.computes:
-                keys = [("out", o) if o in produced else ("in", o) for o in c.operands]
-                reads.append(keys)
-                band = [k for k in dict.fromkeys(keys) if k not in placed and k[0] == "in"]
-                placed.update(band)
-                bands.append(band + [("out", c.result)])
-                produced.add(c.result)
-        width = lambda keys: sum(shapes[n][1] + 1 for _, n in keys)  # noqa: E731
-        result_col = LEFT + max((width(b[:-1]) for b in bands), default=0) if not step.given else LEFT
-        for band in bands:
-            col = LEFT
-            label_row = any(labels.get(n) for _, n in band)
-            for kind, name in band:
-                if kind == "out" and not step.given:
-                    col = result_col
-                shape = shapes[name]
-                caption = f"{name}  ({shape[0]}×{shape[1]})"
-                if kind == "out" and any(k == ("in", name) for b in bands for k in b):
-                    caption = f"{name} updated  ({shape[0]}×{shape[1]})"
-                self.blocks[(kind, name)] = Block(name, caption, row, row + 1 + label_row, col, shape)
-                col += shape[1] + 1
-            row += 1 + label_row + max(shapes[n][0] for _, n in band) + 1
+                block, extent = make(c.result, "out", TOP, col)
+                if labelled and not labels.get(c.result):  # align values under a labelled neighbour
+                    block = _shift(block, 1)
+                    self.blocks[-1] = block
+                self.placed.append(Placed(c, block, (), None))
+                col += extent + 1
+                rows = max(rows, block.row + block.shape[0])
+            self.height = rows + 1
+            self.right = col
+            return
+
+        # computed steps: first the operand blocks of every band, to align the results
+        bands, produced = [], {}
+        for c in step.computes:
+            reads = [produced.get(o) for o in c.operands]
+            bands.append((c, reads))
+            produced[c.result] = c
+        row, right = TOP, LEFT
+        result_col = LEFT + max(
+            (sum(_extent(o, c.op.flipped(k), shapes, labels, caption, width) + 1
+                 for k, o in enumerate(c.operands) if reads[k] is None)
+             for c, reads in bands), default=0)
+        results: dict[str, Block] = {}
+        for c, reads in bands:
+            col, operands, bottom = LEFT, [], row
+            has_labels = any(labels.get(o) and not c.op.flipped(k) for k, o in enumerate(c.operands)
+                             if reads[k] is None)
+            for k, o in enumerate(c.operands):
+                if reads[k] is not None:  # produced by an earlier result of this step
+                    operands.append(results[o])
+                    continue
+                block, extent = make(o, "in", row, col, c.op.flipped(k))
+                if has_labels and not (labels.get(o) and not c.op.flipped(k)):
+                    block = _shift(block, 1)
+                    self.blocks[-1] = block
+                operands.append(block)
+                col += extent + 1
+                bottom = max(bottom, block.row + block.shape[0])
+            result, extent = make(c.result, "out", row, result_col, updated=c.result in c.operands)
+            if has_labels:
+                result = _shift(result, 1)
+                self.blocks[-1] = result
+            results[c.result] = result
+            line = result.row + result.shape[0]
+            self.placed.append(Placed(c, result, tuple(operands), line))
+            right = max(right, result_col + extent)
+            row = max(bottom, line + 1) + 1
         self.height = row
-        self.operands = [[self.blocks[k] for k in keys] for keys in reads]  # per compute
+        self.right = right
+
+    @property
+    def results(self) -> dict[str, Block]:
+        return {p.result.name: p.result for p in self.placed}
+
+
+def _shift(block: Block, rows: int) -> Block:
+    """The block moved down (values aligned with a labelled neighbour's)."""
+    return Block(block.name, block.role, block.top, block.row + rows, block.col, block.shape,
+                 block.left, block.transposed, block.caption, block.labels)
+
+
+def _extent(name, transposed, shapes, labels, caption, width) -> int:
+    shape = shapes[name][::-1] if transposed else shapes[name]
+    side = 1 if labels.get(name) and transposed else 0
+    return max(side + shape[1], columns_for(caption(name, shape, transposed, False), width))
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ops import Given
 from .core import WorkbookError
-from .layout import Layout, Refs, sheet_name
 
 MAX_ROWS, MAX_COLS, MAX_FORMULA = 1_048_576, 16_384, 8_192  # Excel's limits per sheet / formula
 WARN_CELLS = 2_000_000  # above this the CLI says how big and slow the workbook will be
@@ -40,39 +38,64 @@ def check_grid(rows: int, cols: int, where: str, fix: str) -> None:
 def estimate(config) -> Estimate:
     """Check every sheet of the workbook of ``config`` against Excel's limits (raising
     WorkbookError with the option to change) and return its size."""
+    from ..display import Shown
+    from ..terms import excel
+    from .core import Book
+    from .step_sheet import arithmetic
+
     net = config.network
-    steps = net.steps()
-    shapes = net.shapes(len(config.X))
-    labels = {"X": config.x_labels, "y": config.y_labels}
+    plan = Plan(config, net.steps(), net.shapes(len(config.X)))
+    book = Book(plan, None)
     n_detail = len(config.detail)
     cells = formulas = 0
-    for step in steps:
-        lay = Layout(step, shapes, labels)
-        right = max(b.col + b.shape[1] for b in lay.blocks.values())
-        check_grid(lay.height, right, f"sheet {sheet_name(config.detail[-1], step)!r}",
+    widest = Shown("sci")  # the longest spelling of a value in an arithmetic line
+    for step in plan.steps:
+        lay = book.layouts[step.number]
+        check_grid(lay.height, lay.right, f"sheet {book.sheet_name(config.detail[-1], step)!r}",
                    "use fewer samples or smaller layers")
-        size = sum(b.shape[0] * b.shape[1] for b in lay.blocks.values())
-        computed = sum(b.shape[0] * b.shape[1] for (k, _), b in lay.blocks.items() if k == "out")
-        cells += n_detail * size
-        formulas += n_detail * (size - (computed if step.given else 0))
-        for ci, c in enumerate(step.computes):  # the longest formula: the last cell of each result
-            if isinstance(c.op, Given):
+        size = sum(b.size for b in lay.blocks)
+        computed = sum(p.result.size for p in lay.placed)
+        cells += n_detail * (size + len(lay.placed) + 8)
+        formulas += n_detail * (size - (computed if step.given else 0) + len(lay.placed))
+        for p in lay.placed:  # the longest formulas: a result's last cell, its arithmetic line
+            if step.given:
                 continue
-            block = lay.blocks[("out", c.result)]
-            f = c.op.formula(block.shape[0] - 1, block.shape[1] - 1, Refs(lay.operands[ci]),
-                             [b.shape for b in lay.operands[ci]])
-            if len(f) + 1 > MAX_FORMULA:
-                raise WorkbookError(f"a formula of {c.result} would have {len(f) + 1:,} characters, Excel "
-                                    f"allows {MAX_FORMULA:,}; use smaller layers")
-    values = sum(shapes[r][0] * shapes[r][1] for s in steps for r in s.results)
+            addr = lambda c: "XFD1048576"  # noqa: E731  (the longest reference)
+            span = lambda a, b: "XFD1048576:XFD1048576"  # noqa: E731
+            r, c = p.result.shape
+            longest = [(len(excel(p.compute.op.spell(r - 1, c - 1, [b.shape for b in p.operands]), addr, span)) + 1,
+                        p.result.name)]
+            if not config.exercise:
+                longest.append((len(arithmetic(p, lambda b: widest)[0]), f"the arithmetic line of {p.result.name}"))
+            for length, what in longest:
+                if length > MAX_FORMULA:
+                    raise WorkbookError(f"a formula of {what} would have {length:,} characters, Excel "
+                                        f"allows {MAX_FORMULA:,}; use smaller layers")
+    shapes = plan.shapes
+    values = sum(shapes[r][0] * shapes[r][1] for s in plan.steps for r in s.results)
     check_grid(1 + n_detail * values, 6, "the Trace sheet", "detail fewer epochs (workbook.detail)")
     hist_rows = len({*range(1, config.epochs + 1, config.history_every), config.epochs})
     hist_cols = 2 + shapes["output"][0] * shapes["output"][1] + sum(
         shapes[p][0] * shapes[p][1] for p in net.parameters())
-    check_grid(1 + hist_rows, hist_cols, "the History sheet",
+    check_grid(20 + hist_rows, hist_cols, "the training history sheet",
                "raise workbook.history_every" if hist_rows >= MAX_ROWS else "use smaller layers or fewer samples")
-    overview_rows = 40 + len(config.X) + (0 if config.predict is None else len(config.predict)) + n_detail * len(steps)
+    overview_rows = 60 + len(config.X) + (0 if config.predict is None else len(config.predict)) + n_detail * (
+        len(plan.steps) + 1)
     check_grid(overview_rows, 2 * shapes["y"][1] + 2, "the Overview sheet", "use fewer samples")
-    cells += 6 * (1 + n_detail * values) + hist_rows * hist_cols + overview_rows * 3
-    return Estimate(2 + n_detail * len(steps) + 1, cells, formulas)
+    if not config.exercise:
+        cells += 6 * (1 + n_detail * values) + hist_rows * hist_cols
+    cells += overview_rows * 3
+    return Estimate(1 + n_detail * len(plan.steps) + (0 if config.exercise else 2), cells, formulas)
 
+
+@dataclass(frozen=True)
+class Plan:
+    """What a Book needs to lay out a workbook before there is a Run to fill it."""
+
+    config: object
+    steps: tuple
+    shapes: dict
+
+    @property
+    def detail(self):
+        return self.config.detail

@@ -1,90 +1,157 @@
-"""The Overview: settings, legend, predictions and the table of contents."""
+"""The Overview: what the workbook holds, the settings (lr is edited here), which values are
+live, the legend of every style, the training's results and the table of contents."""
 from __future__ import annotations
 
-from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+from ..display import shown
+from .core import Cells, absolute
+from .layout import text_width
 
-from .core import Cells
-from .layout import sheet_name
+LABEL, VALUE = 0, 1  # the columns of the settings table
 
 
-def write_overview(book, ws):
-    run, cfg, sh = book.run, book.run.config, Cells()
+def write_overview(book, ws) -> None:
+    run, cfg, msg, st = book.run, book.config, book.msg, book.styles
     net = cfg.network
-    sh.put(0, 0, "string", f"stepviz · {cfg.name}", book.f_title)
-    sh.put(1, 0, "string", "Backpropagation step by step: one sheet per step of each detailed epoch.", None)
-    sh.put(2, 0, "string", "Every computed cell is a live formula: edit lr below, or X, y and the start "
-           "values on the first epoch's sheets, and the whole chain recomputes.", None)
+    cells = Cells()
+    cells.text(0, 0, msg("overview.title", name=cfg.name), st.title)
+    r = 1
+    for key in ("overview.intro", "overview.intro_exercise" if book.exercise else "overview.intro_live"):
+        cells.text(r, 0, msg(key))
+        r += 1
+
+    r += 1
+    cells.text(r, 0, msg("overview.settings"), st.bold)
+    detail = run.detail
+    chain = _chain(detail)
     rows = [
         ("network", net.describe()),
-        ("layers", "inputs " + " → ".join(str(s) for s in (net.inputs, *net.hidden, net.outputs)) + " outputs"),
+        ("layers", " → ".join(str(s) for s in (net.inputs, *net.hidden, net.outputs))),
         ("samples", len(cfg.X)),
         ("lr", cfg.lr),
         ("epochs", cfg.epochs),
-        ("seed", cfg.seed if not cfg.init else f"{cfg.seed} (given: {', '.join(cfg.init)})"),
-        ("detailed epochs", ", ".join(map(str, cfg.detail))),
-        ("history every", f"{cfg.history_every} epoch(s)"),
-        ("loss", "½·ΣE²" if net.loss == "error" else "ΣE² (gradient 2E)"),
-        ("final loss", run.loss),
+        ("seed", cfg.seed if not cfg.init else msg("overview.seed_given", seed=cfg.seed, names=", ".join(cfg.init))),
+        ("detail", ", ".join(map(str, detail))),
+        ("history_every", cfg.history_every),
+        ("loss", msg("overview.loss_" + net.loss)),
     ]
-    r = 4
-    sh.put(r, 0, "string", "Settings", book.f_bold)
     for key, value in rows:
         r += 1
-        sh.put(r, 0, "string", key, None)
+        cells.text(r, LABEL, msg(f"overview.{key}"))
         if isinstance(value, str):
-            sh.put(r, 1, "string", value, None)
+            cells.text(r, VALUE, value)
+        elif key == "lr":
+            cells.put(r, VALUE, "number", value, st.cell("input"))
+            book.constants["lr"] = (value, (r, VALUE))
+            hint = "overview.lr_exercise" if book.exercise else (
+                ("overview.lr_chain" if len(chain) > 1 else "overview.lr_one")
+                + ("" if len(chain) == len(detail) else "_partial"))
+            cells.text(r, VALUE + 1, msg(hint, chain=_epochs(chain), others=_epochs(detail[len(chain):])),
+                       st.words)
         else:
-            sh.put(r, 1, "number", value, book.f_left)
-        if key == "lr":
-            book.lr_cell = f"Overview!{xl_rowcol_to_cell(r, 1, row_abs=True, col_abs=True)}"
-            sh.put(r, 2, "string", "← edit to recompute every detailed epoch", book.f_words)
+            cells.put(r, VALUE, "number", value, st.left)
+
     r += 2
-    sh.put(r, 0, "string", "Colours", book.f_bold)
-    sh.put(r + 1, 0, "blank", None, book.f_legend_focus)
-    sh.put(r + 1, 1, "string", "the cell being computed (the focus of each result)", None)
-    sh.put(r + 2, 0, "blank", None, book.f_legend_source)
-    sh.put(r + 2, 1, "string", "the cells its formula reads", None)
-    r += 4
-    sh.put(r, 0, "string", "Predictions (last epoch) vs targets", book.f_bold)
-    r += 1
-    k = cfg.y.shape[1]
-    ylab = cfg.y_labels or tuple(f"y{j + 1}" if k > 1 else "y" for j in range(k))
-    sh.put(r, 0, "string", "sample", book.f_caption)
-    for j in range(k):
-        sh.put(r, 1 + j, "string", f"target {ylab[j]}", book.f_caption)
-        sh.put(r, 1 + k + j, "string", f"output {ylab[j]}", book.f_caption)
-    for i in range(len(cfg.X)):
+    cells.text(r, 0, msg("overview.legend"), st.bold)
+    roles = ["focus", "source", "input", "value", "link", "trained"] + (["answer"] if book.exercise else [])
+    for role in roles:  # each swatch shows a number the way that role shows it
         r += 1
-        sh.put(r, 0, "number", i + 1, book.f_left)
-        for j in range(k):
-            sh.put(r, 1 + j, "number", float(cfg.y[i, j]), book.f_plain)
-            sh.put(r, 1 + k + j, "number", float(run.output[i, j]), book.f_plain)
-    if cfg.predict is not None:
+        cells.put(r, LABEL, "number", 0.5, st.swatch(role))
+        cells.text(r, VALUE, msg(f"legend.{role}"))
+
+    if not book.exercise:  # results would give the answers away
         r += 2
-        sh.put(r, 0, "string", "New inputs (data.predict) and their predictions after training", book.f_bold)
-        pred = run.predict(cfg.predict)
-        d = cfg.predict.shape[1]
-        for i in range(len(cfg.predict)):
+        cells.text(r, 0, msg("overview.live"), st.bold)
+        loss_step = next(s for s in run.steps if "loss" in s.results)
+        for e in detail:
             r += 1
-            for j in range(d):
-                sh.put(r, j, "number", float(cfg.predict[i, j]), book.f_full)
-            for j in range(k):
-                sh.put(r, d + 1 + j, "number", float(pred[i, j]), book.f_full)
+            cells.text(r, LABEL, msg("overview.live_loss", epoch=e))
+            block = book.result_block(loss_step, "loss")
+            value = float(run.value(e, loss_step.number, "loss")[0, 0])
+            fmt = st.cell("link", shown([value], cfg.decimals + 2).num_format)
+            cells.put(r, VALUE, "formula", "=" + absolute(book.sheet_name(e, loss_step), block.cell(0, 0)), fmt, value)
+        r += 2
+        cells.text(r, 0, msg("overview.trained", epochs=cfg.epochs), st.bold)
+        r += 1
+        cells.text(r, LABEL, msg("overview.final_loss"))
+        cells.put(r, VALUE, "number", run.loss, st.cell("trained", shown([run.loss], cfg.decimals + 2).num_format))
+        r = _predictions(book, cells, r + 2)
+
     r += 2
-    sh.put(r, 0, "string", "Steps", book.f_bold)
-    for e in run.detail:
+    cells.text(r, 0, msg("overview.contents"), st.bold)
+    for e in detail:
         for s in run.steps:
             r += 1
-            name = sheet_name(e, s)
-            sh.put(r, 0, "url", f"internal:{quote_sheetname(name)}!A1", book.f_link, name)
-            sh.put(r, 2, "string", ";   ".join(c.words for c in s.computes), None)
+            name = book.sheet_name(e, s)
+            cells.link(r, LABEL, name, "A1", name, st.link)
+            cells.text(r, VALUE + 1, ";   ".join(c.words(msg) for c in s.computes))
+    if not book.exercise:
+        r += 2
+        cells.link(r, LABEL, book.history, "A1", book.history, st.link)
+        cells.text(r, VALUE + 1, msg("overview.history_about"))
+        cells.link(r + 1, LABEL, "Trace", "A1", "Trace", st.link)
+        cells.text(r + 1, VALUE + 1, msg("overview.trace_about"))
+
+    width = max(text_width(msg(f"overview.{k}")) for k, _ in rows) + 2
+    ws.set_column(LABEL, LABEL, max(22, width))
+    ws.set_column(VALUE, VALUE + 12, 14)
+    cells.text(0, 12, " ")  # LibreOffice crops a one-page PDF to used cells
+    ws.protect()
+    cells.flush(ws)
+
+
+def _predictions(book, cells, r) -> int:
+    """Targets against the outputs of the last epoch, and the predictions for new inputs."""
+    run, cfg, msg, st = book.run, book.config, book.msg, book.styles
+    k = cfg.y.shape[1]
+    ylab = cfg.y_labels or tuple(f"y{j + 1}" if k > 1 else "y" for j in range(k))
+    cells.text(r, 0, msg("overview.predictions"), st.bold)
     r += 1
-    sh.put(r + 1, 0, "url", "internal:History!A1", book.f_link, "History")
-    sh.put(r + 1, 2, "string", "loss, outputs and parameters per recorded epoch, with a chart", None)
-    sh.put(r + 2, 0, "url", "internal:Trace!A1", book.f_link, "Trace")
-    sh.put(r + 2, 2, "string", "every value of the detailed epochs: epoch, step, name, row, col, value", None)
-    ws.set_column(0, 0, 22)
-    ws.set_column(1, 1, 16)
-    ws.set_column(2, 12, 12)
-    sh.put(0, 9, "string", " ", None)  # LibreOffice crops a one-page PDF to used cells
-    sh.flush(ws)
+    cells.text(r, LABEL, msg("overview.sample"), st.header)
+    for j in range(k):
+        cells.text(r, 1 + j, msg("overview.target", label=ylab[j]), st.header)
+        cells.text(r, 1 + k + j, msg("overview.output", label=ylab[j]), st.header)
+    target_fmt = [st.cell("trained", shown(cfg.y[:, j], cfg.decimals).num_format) for j in range(k)]
+    output_fmt = [st.cell("trained", shown(run.output[:, j], cfg.decimals).num_format) for j in range(k)]
+    for i in range(len(cfg.X)):
+        r += 1
+        cells.put(r, LABEL, "number", i + 1)
+        for j in range(k):
+            cells.put(r, 1 + j, "number", float(cfg.y[i, j]), target_fmt[j])
+            cells.put(r, 1 + k + j, "number", float(run.output[i, j]), output_fmt[j])
+    if cfg.predict is None:
+        return r
+    r += 2
+    cells.text(r, 0, msg("overview.predict"), st.bold)
+    r += 1
+    d = cfg.predict.shape[1]
+    xlab = cfg.x_labels or tuple(f"x{j + 1}" for j in range(d))
+    for j in range(d):
+        cells.text(r, j, xlab[j], st.header)
+    for j in range(k):
+        cells.text(r, d + j, msg("overview.prediction", label=ylab[j]), st.header)
+    pred = run.predict(cfg.predict)
+    x_fmt = [st.cell("trained", shown(cfg.predict[:, j], cfg.decimals).num_format) for j in range(d)]
+    p_fmt = [st.cell("trained", shown(pred[:, j], cfg.decimals + 3).num_format) for j in range(k)]
+    for i in range(len(cfg.predict)):
+        r += 1
+        for j in range(d):
+            cells.put(r, j, "number", float(cfg.predict[i, j]), x_fmt[j])
+        for j in range(k):
+            cells.put(r, d + j, "number", float(pred[i, j]), p_fmt[j])
+    return r
+
+
+def _chain(detail) -> tuple[int, ...]:
+    """The detailed epochs linked to the first one: consecutive from it."""
+    n = 1
+    while n < len(detail) and detail[n] == detail[n - 1] + 1:
+        n += 1
+    return tuple(detail[:n])
+
+
+def _epochs(epochs) -> str:
+    if not epochs:
+        return ""
+    if len(epochs) > 2 and epochs[-1] - epochs[0] == len(epochs) - 1:
+        return f"{epochs[0]}–{epochs[-1]}"
+    return ", ".join(map(str, epochs))

@@ -1,139 +1,372 @@
-"""A step sheet: the matrices a step reads and produces, its formulas and highlighting."""
+"""A step sheet: the matrices a step reads and produces, their formulas, the arithmetic
+line of each result, and the highlighting.
+
+Every produced cell is a formula over cells of the same sheet, spelled by its op kind
+(``op.spell``) and stored with the engine's value. The yellow cell of each result and its
+orange sources are conditional formats driven by the sheet's ``focus_row``/``focus_col``
+cells, built from the same spelling at the symbolic cell (I, J): the source pattern.
+"""
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from ..ops import Given
-from .core import Cells
-from .layout import Refs
+from ..display import shown
+from ..terms import I, J, Cell, Index, Value, excel, is_array, text
+from .core import Cells, absolute
+from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
 
-def put_block(cells, block, value, link):
-    """A matrix of numbers, or of links to the same matrix on another sheet."""
-    rows = value.tolist()
-    for i, row in enumerate(rows):
-        for j, v in enumerate(row):
-            f = None if link is None else link[0] + xl_rowcol_to_cell(*link[1].cell(i, j))
-            cells[block.cell(i, j)] = (f, v)
+def write_step(book, ws, epoch: int, step) -> None:
+    StepSheet(book, ws, epoch, step).write()
 
 
-def step_formulas(book, step):
-    """{cell: formula} of a step's computed results, and the cells the focus cells read.
-    Computed once per step: the layout, and so every reference, is the same in each epoch."""
-    if step.number in book._formulas:
-        return book._formulas[step.number]
-    lay = book.layouts[step.number]
-    formulas, sources = {}, set()
-    for ci, c in enumerate(step.computes):
-        if isinstance(c.op, Given):
-            continue
-        block = lay.blocks[("out", c.result)]
-        operands = lay.operands[ci]
-        shapes = [b.shape for b in operands]
+class StepSheet:
+    def __init__(self, book, ws, epoch: int, step):
+        self.book, self.ws, self.epoch, self.step = book, ws, epoch, step
+        self.lay = book.layouts[step.number]
+        self.cells = Cells()
+        self.msg, self.styles = book.msg, book.styles
+        self.values = {b: self.value_of(b) for b in self.lay.blocks}
+        self.shown = {b: shown(v.ravel().tolist(), book.config.decimals) for b, v in self.values.items()}
+        self.right = self.lay.right  # grows with the texts written
+
+    # -- values ------------------------------------------------------------------------
+    def value_of(self, block: Block) -> np.ndarray:
+        run = self.book.run
+        if block.name in self.book.constants:
+            return np.array([[self.book.constants[block.name][0]]])
+        step = self.step if block.role == "out" else self.book.producer(block.name)
+        v = run.value(self.epoch, step.number, block.name)
+        return v.T if block.transposed else v
+
+    def where(self, block: Block, i: int, j: int) -> str:
+        """The formula that links cell (i, j) of an operand copy to where it was made."""
+        if block.name in self.book.constants:
+            return "=" + absolute(self.book.overview, self.book.constants[block.name][1])
+        if block.transposed:
+            i, j = j, i
+        producer = self.book.producer(block.name)
+        origin = self.book.result_block(producer, block.name)
+        cell = self.book.address(producer, origin, i, j)
+        return "=" + quote_sheetname(self.book.sheet_name(self.epoch, producer)) + "!" + xl_rowcol_to_cell(*cell)
+
+    # -- the sheet -----------------------------------------------------------------------
+    def write(self):
+        self.header()
+        if self.step.given:
+            self.given()
+        else:
+            self.computed()
+        self.captions()
+        self.finish()
+
+    def put_text(self, r, c, text, fmt=None):
+        self.cells.text(r, c, text, fmt)
+        self.right = max(self.right, c + columns_for(text, self.book.width[self.step.number]))
+
+    def header(self):
+        book, step, msg, st = self.book, self.step, self.msg, self.styles
+        n = len(book.run.steps)
+        self.put_text(TITLE, 0, msg("sheet.title", epoch=self.epoch, step=step.number, steps=n,
+                                    title=book.title(step)), st.title)
+        self.put_text(WORDS, 0, ";   ".join(c.words(msg) for c in step.computes), st.words)
+        legend = "sheet.legend_given" if step.given else ("sheet.legend_exercise" if book.exercise else "sheet.legend")
+        self.put_text(LEGEND, 0, msg(legend), None)
+        notes = self.notes()
+        if notes:
+            self.put_text(NOTE, 0, "  ".join(notes), st.note)
+        names = book.sheet_names
+        k = names.index(self.ws.name)
+        nav = [(msg("sheet.previous", sheet=names[k - 1]), names[k - 1])] if k else []
+        nav.append((book.overview, book.overview))
+        if k + 1 < len(names):
+            nav.append((msg("sheet.next", sheet=names[k + 1]), names[k + 1]))
+        col = LEFT
+        for label, target in nav:
+            self.cells.link(NAV, col, target, "A1", label, st.link)
+            col += columns_for(label, book.width[step.number]) + 1
+
+    def notes(self) -> list[str]:
+        """What the sheet says about itself: where the tutorial differs, where values come from."""
+        book, msg, cfg = self.book, self.msg, self.book.config
+        out = [msg(f"notes.{c.result}") for c in self.step.computes if msg.get(f"notes.{c.result}")]
+        detail = book.run.detail
+        if any(c.op.what == "start_value" for c in self.step.computes if self.step.given):
+            if self.epoch == detail[0]:
+                if self.epoch > 1:
+                    out.append(msg("notes.start_first_trained", previous=self.epoch - 1))
+                elif cfg.init:
+                    out.append(msg("notes.start_init", names=", ".join(cfg.init), seed=cfg.seed))
+                else:
+                    out.append(msg("notes.start_seed", seed=cfg.seed))
+            elif self.epoch - 1 in detail:
+                out.append(msg("notes.start_previous", previous=self.epoch - 1))
+            else:
+                out.append(msg("notes.start_training", previous=self.epoch - 1, first=detail[0]))
+        elif self.step.given and self.epoch != detail[0]:
+            out.append(msg("notes.data_later", first=detail[0]))
+        if self.book.exercise and not self.step.given:
+            out.append(msg("notes.exercise"))
+        return out
+
+    def given(self):
+        """Steps 1-2: numbers in the first detailed epoch (inputs to edit); later, links to
+        the first epoch's data and to the previous epoch's updates, or values from training."""
+        book, st, detail = self.book, self.styles, self.book.run.detail
+        first = self.epoch == detail[0]
+        for p in self.lay.placed:
+            block, name = p.result, p.result.name
+            fmt_role, link = "input", None
+            if name in book.parameters:
+                if not first:
+                    if self.epoch - 1 in detail:
+                        link = (self.epoch - 1, book.last[name])
+                    else:
+                        fmt_role = "trained"
+            elif not first:
+                link = (detail[0], self.step)
+            fmt = st.cell("link" if link else fmt_role, self.shown[block].num_format)
+            value = self.values[block]
+            for i in range(block.shape[0]):
+                for j in range(block.shape[1]):
+                    v = float(value[i, j])
+                    if link:
+                        origin = book.result_block(link[1], name)
+                        cell = book.address(link[1], origin, i, j)
+                        f = "=" + quote_sheetname(book.sheet_name(link[0], link[1])) + "!" + xl_rowcol_to_cell(*cell)
+                        self.cells.put(*block.cell(i, j), "formula", f, fmt, v)
+                    else:
+                        self.cells.put(*block.cell(i, j), "number", v, fmt)
+
+    def computed(self):
+        book, st = self.book, self.styles
+        for p in self.lay.placed:
+            for b in p.operands:  # copies of operands: links to where they were made
+                if b.role != "in":
+                    continue
+                fmt = st.cell("link", self.shown[b].num_format)
+                for i in range(b.shape[0]):
+                    for j in range(b.shape[1]):
+                        self.cells.put(*b.cell(i, j), "formula", self.where(b, i, j), fmt, float(self.values[b][i, j]))
+            self.results(p)
+        self.highlight()
+        if not book.exercise:
+            self.focus_cells()
+
+    def results(self, p):
+        """The formulas of one result, with their values; in exercise mode the focus cell is
+        an empty answer cell, the true value hidden beside it."""
+        book, st, step = self.book, self.styles, self.step
+        block, shapes = p.result, [b.shape for b in p.operands]
+        fmt = st.cell("value", self.shown[block].num_format)
+        values = self.values[block]
+        operand_values = [self.values[b] for b in p.operands]
+
+        def addr(c: Cell) -> str:
+            b = p.operands[c.k]
+            return xl_rowcol_to_cell(*book.address(step, b, c.r, c.c))
+
+        def span(c0: Cell, c1: Cell) -> str:
+            b = p.operands[c0.k]
+            return xl_rowcol_to_cell(*b.cell(c0.r, c0.c)) + ":" + xl_rowcol_to_cell(*b.cell(c1.r, c1.c))
+
+        hidden = book.answer_cell(step, block)
+        focus = book.focus(block)
         for i in range(block.shape[0]):
             for j in range(block.shape[1]):
-                ref = Refs(operands)
-                formulas[block.cell(i, j)] = "=" + c.op.formula(i, j, ref, shapes)
-                if block.cell(i, j) == book.focus(block):
-                    sources |= ref.cells
-    book._formulas[step.number] = formulas, sources
-    return formulas, sources
+                t = p.compute.op.cell_term(i, j, shapes, operand_values)
+                formula, v = "=" + excel(t, addr, span), float(values[i, j])
+                kind = "dynamic_array_formula" if is_array(t) else "formula"
+                if hidden is not None and (i, j) == focus:
+                    self.cells.put(*block.cell(i, j), "blank", None, st.cell("answer", self.shown[block].num_format))
+                    self.cells.put(*hidden, kind, formula, st.hidden, v)
+                    self.verdict(block, hidden, v)
+                else:
+                    self.cells.put(*block.cell(i, j), kind, formula, fmt, v)
+        if p.line_row is not None and not book.exercise:
+            self.line(p)
 
-# -- sheets --------------------------------------------------------------------
-def write(self, progress=None):
-    run, wb = book.run, book.wb
-    overview = wb.add_worksheet("Overview")
-    sheets = [(e, s, wb.add_worksheet(sheet_name(e, s))) for e in run.detail for s in run.steps]
-    book.sheet_names = [ws.name for _, _, ws in sheets]  # in order, for the navigation links
-    history = wb.add_worksheet("History")
-    trace = wb.add_worksheet("Trace")
-    book.write_overview(overview)
-    for e, s, ws in sheets:
-        book.write_step(ws, e, s)
-        if progress:
-            progress(1)
-    book.write_history(history)
-    book.write_trace(trace)
+    def verdict(self, block: Block, hidden, v: float):
+        """✓ when the answer matches the true value to the shown precision, ✗ otherwise."""
+        answer = xl_rowcol_to_cell(*block.cell(*self.book.focus(block)))
+        true = xl_rowcol_to_cell(*hidden)
+        tol = self.shown[block].tolerance(v)
+        formula = (f'=IF(ISBLANK({answer}),"",IF(ABS({answer}-{true})<=MAX({tol!r},0.005*ABS({true})),'
+                   f'"✓","✗"))')
+        r, _ = block.cell(*self.book.focus(block))
+        self.cells.put(r, block.col + block.shape[1], "formula", formula, self.styles.verdict, "")
+
+    # -- the arithmetic line ------------------------------------------------------------
+    def line(self, p):
+        """``hidden_layer_input[1,1] = 1×0.637 + … + 0.857 = 2.101``: a live text formula that
+        follows the focus, cached with the text a spreadsheet computes for the initial focus."""
+        formula, line = arithmetic(p, self.shown.__getitem__, self.values.__getitem__, self.book.focus(p.result))
+        self.cells.put(p.line_row, p.result.col, "formula", formula, self.styles.words, line)
+        self.right = max(self.right, p.result.col + columns_for(line, self.book.width[self.step.number]))
+
+    # -- highlighting ---------------------------------------------------------------------
+    def highlight(self):
+        """Yellow: each result's focus cell. Orange: exactly the cells its formula reads, from
+        the op's source pattern. Yellow rules come first and win where both apply."""
+        ws, st = self.ws, self.styles
+        for p in self.lay.placed:
+            b = p.result
+            cond = [self.match(b, "ROW", I, b), self.match(b, "COLUMN", J, b)]
+            ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": _and(cond),
+                                                             "format": st.focus, "stop_if_true": True})
+        for p in self.lay.placed:
+            pattern = p.compute.op.pattern(p.result.shape, [b.shape for b in p.operands])
+            for k, pat in pattern.items():
+                b = p.operands[k]
+                if pat.product:
+                    cond = _and([_or([self.match(b, "ROW", r, p.result) for r in _distinct(pat.rows, b.shape[0])]),
+                                 _or([self.match(b, "COLUMN", c, p.result) for c in _distinct(pat.cols, b.shape[1])])])
+                else:
+                    cond = "=" + _or([_and([self.match(b, "ROW", r, p.result), self.match(b, "COLUMN", c, p.result)])
+                                      for r, c in pat.cells])
+                ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": cond,
+                                                                 "format": st.source})
+
+    @staticmethod
+    def match(b: Block, axis: str, pos, result: Block) -> str:
+        """The condition "this cell of block b is at row (or column) ``pos``" for a
+        conditional format on b's range; "" when always true."""
+        n = b.shape[0] if axis == "ROW" else b.shape[1]
+        if n == 1 or pos is None:
+            return ""
+        first = xl_rowcol_to_cell(b.row, b.col)  # relative: the rule moves with the cell
+        start = b.row if axis == "ROW" else b.col  # 0-based: 1-based index k is start + k
+        if isinstance(pos, Index):
+            limit = result.shape[0] if pos is I else result.shape[1]
+            focus = f"MIN({'focus_row' if pos is I else 'focus_col'},{limit})" if limit > 1 else "1"
+            return f"{axis}({first})={start}+{focus}"
+        return f"{axis}({first})={start + pos + 1}"
+
+    def focus_cells(self):
+        """The two cells that move the focus, named focus_row and focus_col on this sheet."""
+        book, ws, msg = self.book, self.ws, self.msg
+        label = msg("sheet.focus")
+        col = 1 + math.ceil(max(0.0, 1.1 * text_width(label) - 2) / book.width[self.step.number])
+        self.put_text(FOCUS, 0, label, self.styles.bold)
+        fmt = self.styles.cell("input")
+        validation = {"validate": "integer", "criteria": ">=", "value": 1,
+                      "input_title": msg("sheet.focus_title"), "input_message": msg("sheet.focus_message"),
+                      "error_title": msg("sheet.focus_title"), "error_message": msg("sheet.focus_error")}
+        for k, name in enumerate(("focus_row", "focus_col")):
+            self.cells.put(FOCUS, col + k, "number", book.config.focus[k], fmt)
+            ws.data_validation(FOCUS, col + k, FOCUS, col + k, validation)
+            self.book.wb.define_name(f"{quote_sheetname(ws.name)}!{name}", "=" + absolute(ws.name, (FOCUS, col + k)))
+
+    # -- captions, provenance, finishing ----------------------------------------------------
+    def captions(self):
+        book, st, step = self.book, self.styles, self.step
+        short = lambda e, s: f"{e}.{s.number:02d}"  # noqa: E731
+        for b in self.lay.blocks:
+            if b.role == "in" and not step.given:
+                if b.name in book.constants:
+                    target = (book.overview, xl_rowcol_to_cell(*book.constants[b.name][1]))
+                else:
+                    producer = book.producer(b.name)
+                    origin = book.result_block(producer, b.name)
+                    target = (book.sheet_name(self.epoch, producer), xl_rowcol_to_cell(origin.top, origin.left))
+                self.cells.link(b.top, b.left, *target, b.caption, st.caption_link)
+            else:
+                self.put_text(b.top, b.left, b.caption, st.caption)
+                if b.role == "out":
+                    col = b.left + columns_for(b.caption, book.width[step.number])
+                    for e, s in book.readers(self.epoch, step, b.name):
+                        there = next(x for x in book.layouts[s.number].blocks if x.name == b.name)
+                        cell = xl_rowcol_to_cell(there.top, there.left)
+                        self.cells.link(b.top, col, book.sheet_name(e, s), cell,
+                                        self.msg("sheet.read_by", sheet=short(e, s)), st.link)
+                        col += 1
+                        self.right = max(self.right, col)
+            for j, label in enumerate(b.labels or ()):
+                if b.transposed:
+                    self.cells.text(b.row + j, b.left, label, st.label)
+                else:
+                    self.cells.text(b.row - 1, b.col + j, label, st.label)
+
+    def finish(self):
+        ws, book = self.ws, self.book
+        width = book.width[self.step.number]
+        longest = max([len(self.shown[b].text(float(v))) for b in self.lay.blocks
+                       for v in self.values[b].ravel()[:2000]], default=0)
+        width = max(width, longest + 2)
+        ws.set_column(0, 0, 2)
+        ws.set_column(LEFT, self.right + 1, width)
+        if book.exercise and not self.step.given:
+            ws.set_column(self.lay.right + 2, self.lay.right + 2, None, None, {"hidden": True})
+        ws.protect()
+        # print (and PDF-render) the whole sheet, long text lines included
+        ws.print_area(0, 0, self.lay.height, self.right)
+        self.cells.text(0, self.right, " ")  # LibreOffice crops a one-page PDF to used cells
+        ws.fit_to_pages(1, 1)
+        ws.set_landscape()
+        self.cells.flush(ws)
 
 
-def write_step(book, ws, epoch, step):
-    run, lay, sh = book.run, book.layouts[step.number], Cells()
-    detail = run.detail
-    n_steps = len(run.steps)
-    sh.put(0, 0, "string", f"Epoch {epoch} · step {step.number} of {n_steps} · {step.title}", book.f_title)
-    sh.put(1, 0, "string", ";   ".join(c.words for c in step.computes), book.f_words)
-    sh.put(2, 0, "string", "yellow: the cell being computed · orange: the cells its formula reads · "
-           "inputs link to the sheet that produced them; edit lr on Overview", None)
-    nav = [("Overview", "Overview")]
-    names = book.sheet_names
-    k = detail.index(epoch) * n_steps + step.number - 1
-    if k > 0:
-        nav.insert(0, ("← " + names[k - 1], names[k - 1]))
-    if k + 1 < len(names):
-        nav.append((names[k + 1] + " →", names[k + 1]))
-    for col, (text, target) in enumerate(nav):
-        sh.put(3, 1 + 4 * col, "url", f"internal:{quote_sheetname(target)}!A1", book.f_link, text)
+def _distinct(positions, n):
+    """Row (or column) positions of a pattern; None when they cover the whole block."""
+    ints = {p for p in positions if not isinstance(p, Index)}
+    if len(ints) == n and len(ints) == len(positions):
+        return [None]
+    return list(positions)
 
-    focus_cells = set()
-    for (kind, name), block in lay.blocks.items():
-        sh.put(block.top, block.col, "string", block.caption, book.f_caption)
-        for j, label in enumerate(book.labels.get(name) or ()):
-            sh.put(block.row - 1, block.col + j, "string", label, book.f_label)
-        if kind == "out":
-            focus_cells.add(book.focus(block))
 
-    cells = {}  # (r, c) -> (formula or None, value)
-    # inputs: links to the producing sheet (lr: to the Overview)
-    for (kind, name), block in lay.blocks.items():
-        if kind != "in":
-            continue
-        if name == "lr":
-            cells[block.cell(0, 0)] = (f"={book.lr_cell}", run.config.lr)
-            continue
-        producer = book.first[name]
-        put_block(cells, block, run.value(epoch, producer.number, name),
-                       book.link_prefix(epoch, producer, name))
-    # results
-    first = epoch == detail[0]
-    formulas, source_cells = step_formulas(book, step)  # the same in every epoch
-    for c in step.computes:
-        block = lay.blocks[("out", c.result)]
-        value = run.value(epoch, step.number, c.result)
-        if isinstance(c.op, Given):
-            # editable numbers in the first detailed epoch; later, links: the data to the
-            # first epoch's, a parameter to the previous epoch's update when it is detailed
-            src = None
-            if c.result in book.parameters:
-                if epoch - 1 in detail:
-                    src = (epoch - 1, book.last[c.result])
-            elif not first:
-                src = (detail[0], step)
-            put_block(cells, block, value, src and book.link_prefix(*src, c.result))
-            continue
-        for i, row in enumerate(value.tolist()):
-            for j, v in enumerate(row):
-                rc = block.cell(i, j)
-                cells[rc] = (formulas[rc], v)
-    source_cells = source_cells - focus_cells
-    for rc, (formula, value) in cells.items():
-        fmt = book.f_focus if rc in focus_cells else book.f_source if rc in source_cells else book.f_num
-        if formula is None:
-            sh.put(*rc, "number", value, fmt)
+def _and(conds: list[str]) -> str:
+    conds = [c for c in conds if c and c != "TRUE"]
+    if not conds:
+        return "=TRUE"
+    return "=" + (conds[0] if len(conds) == 1 else "AND(" + ",".join(conds) + ")")
+
+
+def _or(conds: list[str]) -> str:
+    conds = [c.lstrip("=") for c in conds]
+    if any(c in ("", "TRUE") for c in conds):
+        return ""
+    return conds[0] if len(conds) == 1 else "OR(" + ",".join(conds) + ")"
+
+
+def arithmetic(p, shown_of, values_of=None, focus=(0, 0)) -> tuple[str, str | None]:
+    """The arithmetic line of a placed result: (its formula, the text it computes at
+    ``focus``; None without ``values_of``). The formula reads the focus cells by name."""
+    block = p.result
+    rows, cols = block.shape
+    fi, fj = focus
+
+    def index(pos) -> tuple[str, int]:
+        """(the spreadsheet's 1-based index, the 0-based index at ``focus``)."""
+        if pos is I:
+            return ("1" if rows == 1 else f"MIN(focus_row,{rows})"), fi
+        if pos is J:
+            return ("1" if cols == 1 else f"MIN(focus_col,{cols})"), fj
+        return str(pos + 1), pos
+
+    parts = text(p.compute.op.spell(I, J, [b.shape for b in p.operands])) + [" = ", Value(Cell(-1, I, J))]
+    pieces, cached = [], []
+    for part in [f"{block.name}[", index(I), ",", index(J), "] = "] + parts:
+        if isinstance(part, str):
+            pieces.append('"' + part.replace('"', '""') + '"')
+            cached.append(part)
+        elif isinstance(part, tuple):  # the focus row or column itself
+            pieces.append(part[0])
+            cached.append(str(part[1] + 1))
         else:
-            sh.put(*rc, "formula", formula, fmt, value)
-    ws.set_column(0, 0, 2)
-    ws.set_column(1, 60, book.style["column_width"])
-    for block in lay.blocks.values():  # columns under a long label get wider
-        for j, label in enumerate(book.labels.get(block.name) or ()):
-            if len(label) + 1 > book.style["column_width"]:
-                ws.set_column(block.col + j, block.col + j, min(len(label) + 1, 40))
-    # print (and PDF-render) the whole step, captions and the long text lines included
-    chars = lambda text: 1 + len(text) // book.style["column_width"]  # noqa: E731
-    right = max([b.col + max(b.shape[1], chars(b.caption)) for b in lay.blocks.values()]
-                + [chars(v[1]) for (r, _), v in sh.cells.items() if r < 3])
-    ws.print_area(0, 0, lay.height, right)
-    sh.put(0, right, "string", " ", None)  # LibreOffice crops a one-page PDF to used cells
-    ws.fit_to_pages(1, 1)
-    ws.set_landscape()
-    sh.flush(ws)
-
+            c = part.cell
+            b = block if c.k == -1 else p.operands[c.k]
+            (r, ci), (k, cj) = index(c.r), index(c.c)
+            expr = xl_rowcol_to_cell(*b.cell(0, 0), True, True) if b.size == 1 else f"INDEX({b.range},{r},{k})"
+            negative = part.term is not c  # minus the cell: EXP(-2.101)
+            expr = "-" + expr if negative else expr
+            fmt = shown_of(b)
+            t = fmt.excel(expr)
+            pieces.append(f'IF({expr}<0,"("&{t}&")",{t})' if part.wrap else t)
+            if values_of is not None:
+                value = float(values_of(b)[ci, cj]) * (-1 if negative else 1)
+                s = fmt.text(value)
+                cached.append(f"({s})" if part.wrap and value < 0 else s)
+    return "=" + "&".join(pieces), ("".join(cached) if values_of is not None else None)

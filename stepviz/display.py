@@ -1,0 +1,81 @@
+"""How numbers are shown: readable, and the same in a cell, in the arithmetic line and in
+Python.
+
+A block of numbers gets one ``Shown``: plain (``General``) for short numbers such as data
+and learning rates, fixed decimals (at least ``decimals``, more when needed so that every
+non-zero value shows two significant digits), or scientific notation for tiny values.
+Each ``Shown`` gives the cell's number format, the spreadsheet expression that spells a
+value the same way (``FIXED`` and ``&""``, which follow the reader's locale, unlike
+``TEXT`` with a format code), and that text computed in Python for the cached value.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+
+MAX_DECIMALS = 6  # beyond this, scientific notation: 4.5E-7 reads better than 0.00000045
+
+
+@dataclass(frozen=True)
+class Shown:
+    kind: str  # "general", "fixed" or "sci"
+    decimals: int = 0
+
+    @property
+    def num_format(self) -> str:
+        if self.kind == "general":
+            return "General"
+        if self.kind == "sci":
+            return "0.0E+0;-0.0E+0;0"
+        zeros = "0." + "0" * self.decimals if self.decimals else "0"
+        return f"{zeros};-{zeros};0"  # zero shows as 0
+
+    def excel(self, v: str) -> str:
+        """A spreadsheet expression giving the text of the value expression ``v``."""
+        if self.kind == "general":
+            return f'{v}&""'
+        if self.kind == "sci":
+            e = f"INT(LOG10(ABS({v})))"
+            return f'IF({v}=0,"0",FIXED({v}/10^{e},1,1)&"E"&{e})'
+        return f'IF({v}=0,"0",FIXED({v},{self.decimals},1))'
+
+    def text(self, v: float) -> str:
+        """What ``excel`` computes, in Python (spreadsheets round half away from zero)."""
+        if v == 0:
+            return "0"
+        if self.kind == "general":
+            return f"{v:.15g}"
+        if self.kind == "sci":
+            e = math.floor(math.log10(abs(v)))
+            return f"{_fixed(v / 10 ** e, 1)}E{e}"
+        return _fixed(v, self.decimals)
+
+    def tolerance(self, v: float) -> float:
+        """Half a unit of the last digit shown for ``v``."""
+        if self.kind == "sci":
+            return 0.05 * 10 ** math.floor(math.log10(abs(v))) if v else 0.0
+        return 0.5 * 10 ** -(self.decimals if self.kind == "fixed" else 4)
+
+
+def _fixed(v: float, decimals: int) -> str:
+    q = Decimal(repr(v)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    s = f"{q:f}"
+    return s.lstrip("-") if q == 0 else s
+
+
+def is_short(v: float) -> bool:
+    """A number written with at most 4 decimals, like 1, 0.5 or 0.05: shown as it is."""
+    return abs(v) < 1e6 and round(v, 4) == v
+
+
+def shown(values, decimals: int = 3) -> Shown:
+    """The way to show a block of numbers (an array or any iterable of floats)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if np.all((np.abs(v) < 1e6) & (np.round(v, 4) == v)):  # every value is_short
+        return Shown("general")
+    nonzero = np.abs(v[(v != 0) & np.isfinite(v)])
+    need = max(decimals, 1 - math.floor(math.log10(nonzero.min()))) if nonzero.size else decimals
+    return Shown("fixed", need) if need <= max(decimals, MAX_DECIMALS) else Shown("sci")

@@ -1,0 +1,358 @@
+"""Cell expressions: how one result cell is computed from operand cells, spelled once.
+
+An op kind (stepviz.ops) spells result cell (i, j) as a small expression over operand
+cells ``x(k, r, c)`` (cell (r, c) of operand k, as the operand is shown on the sheet).
+Everything else is read off that one spelling:
+
+* ``excel(term, addr)`` -- the Excel formula of the cell;
+* ``text(term)`` -- the arithmetic a learner reads, as literal strings and the values to
+  show (``Value``), e.g. ``1×0.637 + 0×0.017 + 0.857``;
+* ``cells(term)`` -- the operand cells the formula reads (the orange cells);
+* spelled with the symbolic indices ``I`` and ``J`` instead of numbers, the same term is
+  the op's *source pattern*: which cells of each operand any result cell (I, J) reads.
+  ``pattern(term)`` groups it per operand; the workbook's conditional formats and the
+  notebook view are built from it.
+* ``evaluate(term, operands)`` -- numpy over whole operand arrays, for element-wise ops.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+import numpy as np
+
+MAX_TERMS = 10  # a sum of products is written out term by term up to this many terms; longer
+# ones read two ranges (MMULT): short, and far below Excel's 8,192-character formula limit
+SHOWN_TERMS = 3  # a long sum in the arithmetic line: its first terms, "…", its last term
+
+
+@dataclass(frozen=True)
+class Index:
+    """A symbolic index: the row (I) or column (J) of the result cell being computed."""
+
+    name: str
+
+    def __repr__(self):
+        return self.name
+
+
+I, J = Index("I"), Index("J")
+Pos = Union[int, Index]
+
+
+class Term:
+    """A node of a cell expression. Python's operators build the tree."""
+
+    def __add__(self, other):
+        return Op2("+", self, term(other))
+
+    def __radd__(self, other):
+        return Op2("+", term(other), self)
+
+    def __sub__(self, other):
+        return Op2("-", self, term(other))
+
+    def __rsub__(self, other):
+        return Op2("-", term(other), self)
+
+    def __mul__(self, other):
+        return Op2("*", self, term(other))
+
+    def __rmul__(self, other):
+        return Op2("*", term(other), self)
+
+    def __truediv__(self, other):
+        return Op2("/", self, term(other))
+
+    def __rtruediv__(self, other):
+        return Op2("/", term(other), self)
+
+    def __pow__(self, other):
+        return Op2("^", self, term(other))
+
+    def __neg__(self):
+        return Neg(self)
+
+    def __gt__(self, other):
+        return Op2(">", self, term(other))
+
+
+def term(v) -> Term:
+    return v if isinstance(v, Term) else Num(float(v))
+
+
+@dataclass(frozen=True)
+class Num(Term):
+    value: float
+
+
+@dataclass(frozen=True)
+class Cell(Term):
+    """Cell (r, c) of operand k (``k = -1``: the result itself, for the arithmetic line)."""
+
+    k: int
+    r: Pos
+    c: Pos
+
+
+@dataclass(frozen=True)
+class Op2(Term):
+    op: str  # + - * / ^ >
+    a: Term
+    b: Term
+
+
+@dataclass(frozen=True)
+class Neg(Term):
+    a: Term
+
+
+@dataclass(frozen=True)
+class Fn(Term):
+    name: str  # EXP, TANH, SQRT, MAX, IF
+    args: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Dot(Term):
+    """a₁·b₁ + … + aₙ·bₙ over a row of one operand and a column of another."""
+
+    a: tuple[Cell, ...]
+    b: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Total(Term):
+    """The sum (or the sum of squares) of consecutive cells of one operand."""
+
+    cells: tuple[Cell, ...]
+    squares: bool = False
+
+
+def fn(name: str, *args) -> Fn:
+    return Fn(name, tuple(term(a) for a in args))
+
+
+class Operands:
+    """``x`` of ``op.spell``: ``x(k, r, c)`` is a cell; ``x.row``/``x.col`` a row or column."""
+
+    def __call__(self, k: int, r: Pos, c: Pos) -> Cell:
+        return Cell(k, r, c)
+
+    def row(self, k: int, r: Pos, n: int) -> tuple[Cell, ...]:
+        return tuple(Cell(k, r, c) for c in range(n))
+
+    def col(self, k: int, c: Pos, n: int) -> tuple[Cell, ...]:
+        return tuple(Cell(k, r, c) for r in range(n))
+
+    def all(self, k: int, shape) -> tuple[Cell, ...]:
+        return tuple(Cell(k, r, c) for r in range(shape[0]) for c in range(shape[1]))
+
+
+x = Operands()
+
+
+# -- the cells a term reads ------------------------------------------------------------
+def cells(t: Term) -> list[Cell]:
+    """Every operand cell the term reads, in reading order (with repeats)."""
+    if isinstance(t, Cell):
+        return [t]
+    if isinstance(t, Op2):
+        return cells(t.a) + cells(t.b)
+    if isinstance(t, Neg):
+        return cells(t.a)
+    if isinstance(t, Fn):
+        return [c for a in t.args for c in cells(a)]
+    if isinstance(t, Dot):
+        return list(t.a) + list(t.b)
+    if isinstance(t, Total):
+        return list(t.cells)
+    return []
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """The cells of one operand that result cell (I, J) reads: ``rows × cols`` when the
+    cells form such a product (they do for every op kind), else the listed ``cells``."""
+
+    rows: tuple[Pos, ...]
+    cols: tuple[Pos, ...]
+    cells: tuple[tuple[Pos, Pos], ...]
+    product: bool
+
+    def at(self, i: int, j: int) -> set[tuple[int, int]]:
+        """The concrete cells read by result cell (i, j)."""
+        sub = lambda p: i if p is I else j if p is J else p  # noqa: E731
+        return {(sub(r), sub(c)) for r, c in self.cells}
+
+
+def pattern(t: Term) -> dict[int, Pattern]:
+    """Per operand, the symbolic cells a term spelled at (I, J) reads."""
+    by_k: dict[int, list[tuple[Pos, Pos]]] = {}
+    for c in cells(t):
+        by_k.setdefault(c.k, []).append((c.r, c.c))
+    out = {}
+    for k, rc in by_k.items():
+        rc = list(dict.fromkeys(rc))
+        rows, cols = tuple(dict.fromkeys(r for r, _ in rc)), tuple(dict.fromkeys(c for _, c in rc))
+        out[k] = Pattern(rows, cols, tuple(rc), len(rc) == len(rows) * len(cols))
+    return out
+
+
+# -- Excel formula -----------------------------------------------------------------------
+_PREC = {">": 0, "+": 1, "-": 1, "*": 2, "/": 2, "^": 4}
+
+
+def number(v: float) -> str:
+    """A constant as Excel and Python both read it: 2, 0.5, 1E-08."""
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v).upper()
+
+
+def excel(t: Term, addr: Callable[[Cell], str], span: Callable[[Cell, Cell], str]) -> str:
+    """The Excel formula (without "=") of a concrete term; ``addr`` spells a cell, ``span`` a
+    range between two cells of one operand."""
+    return _excel(t, addr, span)[0]
+
+
+def _excel(t, addr, span) -> tuple[str, int]:
+    """(text, precedence) of a term; atoms have precedence 9."""
+    if isinstance(t, Num):
+        return number(t.value), 9 if t.value >= 0 else 3
+    if isinstance(t, Cell):
+        return addr(t), 9
+    if isinstance(t, Neg):
+        s, p = _excel(t.a, addr, span)
+        return "-" + (s if p >= 9 else f"({s})"), 3
+    if isinstance(t, Fn):
+        return t.name + "(" + ",".join(_excel(a, addr, span)[0] for a in t.args) + ")", 9
+    if isinstance(t, Dot):
+        if len(t.a) > MAX_TERMS:
+            return f"MMULT({span(t.a[0], t.a[-1])},{span(t.b[0], t.b[-1])})", 9
+        return "+".join(f"{addr(a)}*{addr(b)}" for a, b in zip(t.a, t.b)), 1 if len(t.a) > 1 else 2
+    if isinstance(t, Total):
+        return ("SUMSQ(" if t.squares else "SUM(") + span(t.cells[0], t.cells[-1]) + ")", 9
+    p = _PREC[t.op]
+    a, pa = _excel(t.a, addr, span)
+    b, pb = _excel(t.b, addr, span)
+    a = a if pa >= p else f"({a})"
+    b = b if pb > p or (pb == p and t.op in "+*") else f"({b})"
+    return a + t.op + b, p
+
+
+def is_array(t: Term) -> bool:
+    """Whether the formula holds an MMULT (written as a one-cell array formula, so that
+    Excel 365 shows it as written, without an implicit-intersection ``@``)."""
+    if isinstance(t, Dot):
+        return len(t.a) > MAX_TERMS
+    if isinstance(t, Op2):
+        return is_array(t.a) or is_array(t.b)
+    if isinstance(t, (Neg,)):
+        return is_array(t.a)
+    if isinstance(t, Fn):
+        return any(is_array(a) for a in t.args)
+    return False
+
+
+# -- the arithmetic line ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Value:
+    """A number shown in the arithmetic line: a cell, or minus a cell. ``wrap``: put it in
+    parentheses when negative (the base of a square)."""
+
+    term: Term  # Cell or Neg(Cell)
+    wrap: bool = False
+
+    @property
+    def cell(self) -> Cell:
+        return self.term.a if isinstance(self.term, Neg) else self.term
+
+
+Part = Union[str, Value]
+_SYMBOL = {"+": " + ", "-": " − ", "*": "×", "/": "/", "^": "^", ">": ">"}
+
+
+def text(t: Term) -> list[Part]:
+    """The arithmetic of a term: the formula with every cell replaced by its value."""
+    return _merge(_text(t)[0])
+
+
+def _text(t) -> tuple[list[Part], int]:
+    if isinstance(t, Num):
+        return [number(t.value)], 9
+    if isinstance(t, Cell):
+        return [Value(t)], 9
+    if isinstance(t, Neg):
+        if isinstance(t.a, Cell):  # shown as the value of −x: EXP(-2.101), not EXP(−(2.101))
+            return [Value(t)], 9
+        s, p = _text(t.a)
+        return ["-"] + (s if p >= 9 else ["("] + s + [")"]), 3
+    if isinstance(t, Fn):
+        parts = [t.name + "("]
+        for n, a in enumerate(t.args):
+            parts += ([","] if n else []) + _text(a)[0]
+        return parts + [")"], 9
+    if isinstance(t, Dot):
+        terms = [[Value(a), "×", Value(b)] for a, b in zip(t.a, t.b)]
+        return _sum(terms), 1 if len(terms) > 1 else 2
+    if isinstance(t, Total):
+        terms = [[Value(c, wrap=True), "²"] if t.squares else [Value(c)] for c in t.cells]
+        return ["("] + _sum(terms) + [")"], 9
+    p = _PREC[t.op]
+    a, pa = _text(t.a)
+    b, pb = _text(t.b)
+    if t.op == "^" and t.b == Num(2.0):  # x² reads better than x^2
+        a = [Value(a[0].term, wrap=True)] if len(a) == 1 and isinstance(a[0], Value) else a
+        return (a if pa >= p else ["("] + a + [")"]) + ["²"], p
+    a = a if pa >= p else ["("] + a + [")"]
+    b = b if pb > p or (pb == p and t.op in "+*") else ["("] + b + [")"]
+    return a + [_SYMBOL[t.op]] + b, p
+
+
+def _sum(terms: list[list[Part]]) -> list[Part]:
+    """t₁ + t₂ + … + tₙ, abbreviated to the first terms and the last when long."""
+    if len(terms) > SHOWN_TERMS + 1:
+        terms = terms[:SHOWN_TERMS - 1] + [["…"]] + terms[-1:]
+    out: list[Part] = []
+    for n, t in enumerate(terms):
+        out += ([" + "] if n else []) + t
+    return out
+
+
+def _merge(parts: list[Part]) -> list[Part]:
+    """Adjacent literal strings joined: fewer pieces in the formula."""
+    out: list[Part] = []
+    for p in parts:
+        if isinstance(p, str) and out and isinstance(out[-1], str):
+            out[-1] += p
+        else:
+            out.append(p)
+    return out
+
+
+# -- numpy -------------------------------------------------------------------------------
+_NUMPY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power,
+          ">": np.greater}
+_FUNCTIONS = {"EXP": np.exp, "TANH": np.tanh, "SQRT": np.sqrt}
+
+
+def evaluate(t: Term, operands):
+    """An element-wise term over whole operand arrays (a 1×1 operand broadcasts)."""
+    if isinstance(t, Num):
+        return t.value
+    if isinstance(t, Cell):
+        return operands[t.k]
+    if isinstance(t, Neg):
+        return np.negative(evaluate(t.a, operands))
+    if isinstance(t, Op2):
+        return _NUMPY[t.op](evaluate(t.a, operands), evaluate(t.b, operands))
+    if isinstance(t, Fn):
+        args = [evaluate(a, operands) for a in t.args]
+        if t.name == "MAX":
+            return np.maximum(*args)
+        if t.name == "IF":
+            return np.where(*args)
+        return _FUNCTIONS[t.name](*args)
+    raise TypeError(f"{type(t).__name__} is not element-wise")
+
