@@ -171,6 +171,11 @@ class StepSheet:
 
         def span(c0: Cell, c1: Cell) -> str:
             b = p.operands[c0.k]
+            cells = [(r, c) for r in range(c0.r, c1.r + 1) for c in range(c0.c, c1.c + 1)]
+            if any(book.address(step, b, r, c) != b.cell(r, c) for r, c in cells):
+                # a range over an exercise's answer cell: list the cells, each read where
+                # its true value is (SUM and SUMSQ take lists; MMULT never reads a result)
+                return ",".join(xl_rowcol_to_cell(*book.address(step, b, r, c)) for r, c in cells)
             return xl_rowcol_to_cell(*b.cell(c0.r, c0.c)) + ":" + xl_rowcol_to_cell(*b.cell(c1.r, c1.c))
 
         hidden = book.answer_cell(step, block)

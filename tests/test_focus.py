@@ -1,0 +1,190 @@
+"""Exploring in the sheet: the focus moves live (LibreOffice recolours the cells and rewrites
+the arithmetic), captions link where values come from and go, and exercise workbooks check
+the learner's answers."""
+import re
+
+import numpy as np
+import openpyxl
+import pytest
+
+import stepviz
+from book import ORANGE, YELLOW, cell_name, refs, step_sheets
+from conftest import set_focus  # noqa: F401  (the lo fixture uses it)
+from test_libreoffice import formula_values, lines_check, yellow_and_orange
+
+
+@pytest.mark.parametrize("name,focus", [("focus23", (2, 3)), ("focus99", (9, 9))])
+def test_the_yellow_cell_follows_the_typed_focus_clamped_to_each_matrix(lo, name, focus):
+    _, recalculated, shown = lo[name]
+    moved = 0
+    for s in step_sheets(recalculated):
+        if s.step <= 2:
+            continue
+        yellow, _ = yellow_and_orange(shown[s.title])
+        for b in (b for b in s.blocks if not b.linked):
+            i, j = min(focus[0], b.rows) - 1, min(focus[1], b.cols) - 1
+            cell = (b.top_left[0] + i - 1, b.top_left[1] + j - 1)  # 0-based, as in the HTML
+            assert cell in yellow, (name, s.title, b.name)
+            moved += (i, j) != (0, 0)
+    assert moved > 10
+
+
+@pytest.mark.parametrize("name", ["focus23", "focus99"])
+def test_the_arithmetic_line_follows_the_focus(lo, name):
+    assert lines_check(name, lo) == 19
+    before, after = lo["seed-mlp"][2]["1.03 hidden input"], lo[name][2]["1.03 hidden input"]
+    line = next(s.text for s in after.values() if s.text.startswith("hidden_layer_input["))
+    assert line.startswith("hidden_layer_input[2,3] = " if name == "focus23" else "hidden_layer_input[3,3] = ")
+    assert line not in {s.text for s in before.values()}
+
+
+def test_orange_cells_in_words_for_the_moved_focus(lo):
+    """hidden_layer_input[2,3] reads row 2 of X, column 3 of wh and bh's third cell."""
+    _, recalculated, shown = lo["focus23"]
+    s = {x.title: x for x in step_sheets(recalculated)}["1.03 hidden input"]
+    _, orange = yellow_and_orange(shown[s.title])
+    orange = {(r + 1, c + 1) for r, c in orange}
+    x, wh, bh = (s.block(n, linked=True) for n in ("X", "wh", "bh"))
+    want = {(x.top_left[0] + 1, x.top_left[1] + k) for k in range(4)}
+    want |= {(wh.top_left[0] + k, wh.top_left[1] + 2) for k in range(4)} | {(bh.top_left[0], bh.top_left[1] + 2)}
+    assert orange == want
+
+
+def test_captions_link_where_values_were_made_and_where_they_go(tmp_path):
+    run = stepviz.train(epochs=3, detail=[1, 2])
+    path = stepviz.write_workbook(run, tmp_path / "p.xlsx")
+    sheets = {s.title: s for s in step_sheets(path)}
+    short = {t[:4]: t for t in sheets}
+    backward = forward = 0
+    for s in sheets.values():
+        for b in s.blocks:
+            link = s.links.get(b.caption)
+            if b.linked and b.name != "lr":  # an operand: its caption leads to its maker
+                sheet, cell = link.rsplit("!", 1)
+                maker = sheets[sheet.strip("'")]
+                origin = next(x for x in maker.blocks if x.caption == openpyxl.utils.cell.coordinate_to_tuple(cell))
+                assert origin.name == b.name and not origin.linked, (s.title, b.name, link)
+                backward += 1
+            elif b.linked:
+                assert link.startswith("Overview!")
+            else:  # a result: "→ 1.05" links to the sheets that read it next
+                r, c = b.caption
+                captions = {x.caption for x in s.blocks}
+                end = min([cc for rr, cc in captions if rr == r and cc > c], default=c + 30)
+                targets = [s.links[(r, cc)] for cc in range(c + 1, end) if (r, cc) in s.links]
+                texts = [s.values[(r, cc)] for cc in range(c + 1, end) if (r, cc) in s.links]
+                for target, text in zip(targets, texts):
+                    reader = sheets[target.rsplit("!", 1)[0].strip("'")]
+                    assert text == "→ " + reader.title[:4] and short[reader.title[:4]] == reader.title
+                    there = next(x for x in reader.blocks if x.name == b.name and x.caption ==
+                                 openpyxl.utils.cell.coordinate_to_tuple(target.rsplit("!", 1)[1]))
+                    if there.linked:  # and that copy's caption leads back here
+                        assert s.links.get(b.caption) is None
+                        back = reader.links[there.caption].rsplit("!", 1)[0].strip("'")
+                        assert back == s.title or sheets[back].block(b.name).name == b.name
+                    forward += 1
+    assert backward > 30 and forward > 30
+    # the updated weights lead to the next epoch's start values
+    s = sheets["1.11 update weights"]
+    b = s.block("wout", updated=True)
+    r, c = b.caption
+    assert any(v.startswith("'2.02 initialise'!") for (rr, cc), v in s.links.items() if rr == r and cc > c)
+
+
+# -- exercise mode -------------------------------------------------------------------------
+
+def verdicts(path):
+    """{(sheet, answer cell): (true-value cell, tolerance)} from the verdict formulas."""
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    pattern = re.compile(r'^=IF\(ISBLANK\((\w+)\),"",IF\(ABS\(\1-(\w+)\)<=MAX\(([^,]+),')
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                m = pattern.match(c.value) if isinstance(c.value, str) else None
+                if m:
+                    out[(ws.title, m.group(1))] = (m.group(2), float(m.group(3)), c.coordinate)
+    return out
+
+
+@pytest.fixture(scope="module")
+def exercise(tmp_path_factory):
+    """An exercise workbook, and a copy where a student typed right and wrong answers,
+    both recalculated by LibreOffice."""
+    from libreoffice import convert, read_html
+
+    d = tmp_path_factory.mktemp("exercise")
+    run = stepviz.train("seed-mlp", detail=[1, 2], epochs=5, exercise=True)
+    book = stepviz.write_workbook(run, d / "exercise.xlsx")
+    answers = verdicts(book)
+    truth = formula_values(book)
+    wb = openpyxl.load_workbook(book)
+    typed = {}
+    for n, ((sheet, cell), (true_cell, tol, _)) in enumerate(sorted(answers.items())):
+        v = truth[(sheet, true_cell)]
+        typed[(sheet, cell)] = right = n % 2 == 0
+        margin = max(tol, 0.005 * abs(v))  # half a unit of the last shown digit, or 0.5 %
+        wb[sheet][cell] = v + (0.9 if right else 3) * margin * (-1) ** (n // 2)
+    wb.save(d / "answered.xlsx")
+    files = [book, d / "answered.xlsx"]
+    xlsx = convert(files, d, "xlsx")
+    html = convert(files, d, "html")
+    return run, book, answers, typed, xlsx, [read_html(h) for h in html]
+
+
+def test_an_exercise_workbook_checks_the_typed_answers(exercise):
+    run, book, answers, typed, xlsx, html = exercise
+    assert len(answers) == 2 * 19  # every computed result of both detailed epochs
+    shown = html[1]
+    right = wrong = 0
+    for (sheet, cell), ok in typed.items():
+        _, _, verdict = answers[(sheet, cell)]
+        r, c = openpyxl.utils.cell.coordinate_to_tuple(verdict)
+        assert shown[sheet][(r - 1, c - 1)].text == ("✓" if ok else "✗"), (sheet, cell)
+        right += ok
+        wrong += not ok
+    assert right and wrong
+    blank = html[0]  # nothing typed: no verdict at all
+    for (sheet, cell), (_, _, verdict) in answers.items():
+        r, c = openpyxl.utils.cell.coordinate_to_tuple(verdict)
+        assert blank[sheet][(r - 1, c - 1)].text == ""
+
+
+def test_a_wrong_answer_does_not_spread(exercise):
+    run, book, answers, typed, xlsx, html = exercise
+    cached = formula_values(book)
+    after = formula_values(xlsx[1])
+    verdict_cells = {(s, v) for (s, _), (_, _, v) in answers.items()}
+    for key, want in cached.items():
+        if key in verdict_cells:
+            continue
+        got = after[key]
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9), key  # the true values flow on
+
+
+def test_an_exercise_shows_no_answer_anywhere(exercise):
+    run, book, answers, typed, xlsx, html = exercise
+    truth = formula_values(book)
+    values = np.array([truth[(s, t)] for (s, _), (t, _, _) in answers.items()])
+    wb = openpyxl.load_workbook(book)
+    assert not {"Trace", "Training history"} & set(wb.sheetnames)  # their numbers would tell
+    for ws in wb.worksheets:
+        hidden = {d.min for d in ws.column_dimensions.values() if d.hidden}
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, (int, float)) and not isinstance(c.value, bool) and c.column not in hidden:
+                    close = np.isclose(values, c.value, rtol=1e-6, atol=0)
+                    assert not close.any() or c.value in (0, 1), (ws.title, c.coordinate, c.value)
+                if isinstance(c.value, str) and c.value.startswith('="'):
+                    raise AssertionError(f"{ws.title}!{c.coordinate}: an arithmetic line gives the answer away")
+        # answer cells: empty, unlocked; the focus cannot move
+        for (sheet, cell) in answers:
+            if sheet == ws.title:
+                assert ws[cell].value is None and not ws[cell].protection.locked
+        assert not ws.defined_names or all(d.attr_text in ("1", "=1") or "!" not in d.attr_text
+                                           for d in ws.defined_names.values())
+
+
+def test_the_ordinary_workbook_is_unchanged_by_the_exercise_option(tmp_path, seed_book):
+    run = stepviz.train("seed-mlp", exercise=False)
+    assert stepviz.write_workbook(run, tmp_path / "o.xlsx").read_bytes() == seed_book.read_bytes()
