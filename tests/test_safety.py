@@ -105,7 +105,8 @@ def test_divergence_stops_naming_the_first_epoch_and_step(tmp_path):
     # epoch 1's updates are finite (~1e302); epoch 2's product overflows: found although
     # History only checks every 5th epoch, because a failure is replayed epoch by epoch
     assert r.stderr.strip() == ("stepviz: error: training diverged: output_layer_input in step 5 "
-                                "(output layer) of epoch 2 is not a finite number; try a smaller training.lr")
+                                "(output layer) of epoch 2 is inf (hiddenlayer_activations reaches 5.37e+302); "
+                                "try a smaller training.lr")
     assert not (tmp_path / "output" / "c.xlsx").exists()
 
 
