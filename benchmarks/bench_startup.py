@@ -1,5 +1,6 @@
 """Start-up: `stepviz --help` and `python -c "import stepviz"` against `python -c "import numpy"`,
-whole processes, median of repeated runs, interleaved."""
+whole processes, median of repeated runs, interleaved. Arguments are parsed before numpy is
+imported and every public name of the package is lazy, so both start faster than numpy alone."""
 from __future__ import annotations
 
 import shutil
@@ -7,6 +8,8 @@ import subprocess
 import sys
 
 from common import interleaved
+
+TARGET = 0.6  # the spec's bar for `stepviz --help`; `import stepviz` is held to it too
 
 
 def main(tiny=False):
@@ -20,9 +23,9 @@ def main(tiny=False):
     for label, cmd in cases.items():
         run(cmd), run(numpy)  # warm the file cache
         base, ours = interleaved(lambda: run(numpy), lambda: run(cmd), repeat)
-        out[label] = {"stepviz_s": ours, "baseline_s": base, "ratio": ours / base, "target": 1.5}
+        out[label] = {"stepviz_s": ours, "baseline_s": base, "ratio": ours / base, "target": TARGET}
         print(f"startup {label:<15} {ours * 1000:.0f} ms, python -c 'import numpy' {base * 1000:.0f} ms, "
-              f"ratio {ours / base:.2f} (target <= 1.5)")
+              f"ratio {ours / base:.2f} (target <= {TARGET})")
     return out
 
 

@@ -4,23 +4,26 @@
     >>> run = stepviz.train("seed-mlp")
     >>> stepviz.write_workbook(run, "output/seed-mlp.xlsx")
 
-pandas, XlsxWriter and openpyxl are imported only when a function that needs them is
-first used, so ``import stepviz`` and ``stepviz --help`` stay fast.
+Every public name is imported on first use (numpy with the engine, pandas with the reader,
+XlsxWriter with the writer), so ``import stepviz`` and ``stepviz --help`` stay fast.
 """
 from importlib import import_module
 
-from .config import Config, ConfigError, StepvizError, load_config, presets
-from .engine import Run, TrainingError, train
-from .steps import Network, Step
+from .errors import ConfigError, StepvizError
 
 __version__ = "0.1.0"
 
 # name -> module that defines it, imported on first use
-_LAZY = {"write_workbook": "workbook", "read_trace": "reader", "read_history": "reader",
+_LAZY = {"Config": "config", "load_config": "config", "presets": "config",
+         "Run": "engine", "TrainingError": "engine", "train": "engine",
+         "Network": "steps", "Step": "steps",
+         "write_workbook": "workbook", "read_trace": "reader", "read_history": "reader",
          "compare": "analysis", "matrix": "analysis"}
 
-__all__ = ["Config", "ConfigError", "Network", "Run", "Step", "StepvizError", "TrainingError",
-           "load_config", "presets", "train", *_LAZY]
+# submodules, also imported on first use (``stepviz.engine`` works after ``import stepviz``)
+_MODULES = {"analysis", "cli", "config", "data", "engine", "ops", "reader", "steps", "workbook"}
+
+__all__ = ["ConfigError", "StepvizError", *_LAZY]
 
 
 def __getattr__(name):
@@ -28,6 +31,8 @@ def __getattr__(name):
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name in _MODULES:
+        return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'stepviz' has no attribute {name!r}")
 
 

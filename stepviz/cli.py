@@ -1,12 +1,27 @@
-"""The ``stepviz`` command: a thin layer over the library that prints and never computes."""
+"""The ``stepviz`` command: a thin layer over the library that prints and never computes.
+
+Arguments are parsed before anything heavy (numpy, pandas, XlsxWriter) is imported, so that
+``stepviz --help`` starts faster than ``import numpy``; SIGINT, SIGTERM and SIGHUP are handled
+from the first line of ``main`` on.
+"""
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
 
 from .errors import StepvizError
+
+SIGNALS = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
+# a message is one line whatever text from a file it quotes: line breaks are shown escaped
+ONE_LINE = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+def say(kind: str, message) -> None:
+    """``stepviz: <kind>: <message>`` on one line of stderr."""
+    print(f"stepviz: {kind}: {str(message).translate(ONE_LINE)}", file=sys.stderr)
 
 RUN_EXAMPLES = """\
 examples:
@@ -57,11 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "the workbook: one sheet per step of each detailed epoch, every computed cell "
                          "a live formula, the active cell yellow and its sources orange.",
                          epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("source", nargs="?", default="seed-mlp", metavar="PRESET|CONFIG",
+    run.add_argument("source", nargs="?", metavar="PRESET|CONFIG",
                      help="a preset name (see 'stepviz presets') or a .toml file (default: seed-mlp)")
     run.add_argument("-o", "--output", metavar="OUT.xlsx",
-                     help="where to write the workbook (default: output/<name>.xlsx; "
-                     "a folder given here must exist)")
+                     help="where to write the workbook: a new or an existing .xlsx file, never an "
+                     "input of the run (default: output/<name>.xlsx, named after the config file, "
+                     "preset or --csv file; a folder given here must exist)")
     run.add_argument("--epochs", type=int, help="training epochs (full-batch passes)")
     run.add_argument("--lr", type=float, help="learning rate")
     run.add_argument("--seed", type=int, help="seed of the uniform(0, 1) initial weights")
@@ -96,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--step", type=int, required=True, help="step number (see the Overview)")
     show.add_argument("--epoch", type=int, help="a detailed epoch (default: the first)")
     show.add_argument("--name", help="only this matrix, e.g. d_output")
-    show.add_argument("--decimals", type=int, default=6, help="decimals shown (default 6)")
+    show.add_argument("--decimals", type=_whole(0, 17), default=6, help="decimals shown, 0 to 17 (default 6)")
 
     diff = sub.add_parser("diff", help="largest differences between two workbooks, per step and name",
                           description="Compare the Trace sheets of two workbooks: for each epoch, step "
@@ -105,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                           epilog=DIFF_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     diff.add_argument("a", metavar="A.xlsx")
     diff.add_argument("b", metavar="B.xlsx")
-    diff.add_argument("--tol", type=float, help="exit 1 if any difference exceeds this")
+    diff.add_argument("--tol", type=_tolerance, help="exit 1 if any difference exceeds this (a number >= 0)")
     doctor = sub.add_parser("doctor", help="say whether a file is a valid stepviz workbook, and what it holds",
                             description="Check a workbook you received: was it written by stepviz, which "
                             "version and settings, are its sheets complete and its Trace all numbers. "
@@ -118,9 +134,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _ints(text: str) -> list[int]:
     try:
-        return [int(t) for t in text.split(",") if t.strip()]
+        return [int(t) for t in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
+def _whole(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {text!r}")
+        return value
+    return parse
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
 
 
 def _detail(text: str) -> list:
@@ -142,9 +180,10 @@ def _names(text: str) -> list[str]:
 
 
 def cmd_run(args) -> int:
-    from .config import load_config
+    from .config import display_name, load_config
     from .engine import train
-    from .workbook import WARN_CELLS, check_destination, estimate, write_workbook
+    from .workbook import WARN_CELLS, WorkbookError, check_destination, estimate, write_workbook
+    from .workbook.limits import check_training
 
     hidden = args.hidden
     if hidden == [0]:
@@ -154,21 +193,33 @@ def cmd_run(args) -> int:
                          activation=args.activation, loss=args.loss, max_detail=args.max_detail,
                          decimals=args.decimals, lang=args.lang, exercise=args.exercise,
                          csv=args.csv and str(Path(args.csv).resolve()), target=args.target)
-    out = Path("output") / f"{config.name}.xlsx" if args.output is None else Path(args.output)
-    if args.output is not None or out.parent.exists():  # the default folder is made when needed
-        check_destination(out)
+    default = args.output is None
+    out = Path("output") / f"{config.name}.xlsx" if default else Path(args.output)
+    # before any work: where the workbook goes, Excel's limits, the workbook's size and the
+    # training time (each refusal names the option to change)
+    check_destination(args.output or out, config.inputs, make_folder=default)
+    size = estimate(config)
+    check_training(config)
     for warning in () if args.quiet else config.warnings:
-        print(f"stepviz: warning: {warning}", file=sys.stderr)
-    size = estimate(config)  # refuses what Excel cannot hold, before any work
+        say("warning", warning)
     if size.cells > WARN_CELLS and not args.quiet:
-        print(f"stepviz: warning: about {size.cells:,} cells in {size.sheets} sheets, ~{size.megabytes:.0f} MB, "
-              f"~{size.seconds:.0f} s to write", file=sys.stderr)
+        say("warning", f"about {size.cells:,} cells in {size.sheets} sheets, ~{size.megabytes:.0f} MB, "
+            f"~{size.seconds:.0f} s to write")
     with _progress(config.epochs, "training", "epoch", args.quiet) as bar:
         run = train(config, progress=bar.update)
-    out.parent.mkdir(exist_ok=True)
-    with _progress(size.sheets - 3, "writing", "sheet", args.quiet) as bar:
-        write_workbook(run, out, progress=bar.update)
-    print(out)
+    made = default and not out.parent.exists()
+    try:
+        try:
+            out.parent.mkdir(exist_ok=True)
+        except OSError as e:
+            raise WorkbookError(f"{out.parent}: cannot make the output folder ({e.strerror})") from None
+        with _progress(size.sheets - 3, "writing", "sheet", args.quiet) as bar:
+            write_workbook(run, out, progress=bar.update)
+    except BaseException:
+        if made:  # the folder we made for it, now empty
+            _remove_empty(out.parent)
+        raise
+    print(display_name(str(out)))
     if args.quiet:
         return 0
     print(summary(run))
@@ -207,6 +258,13 @@ def summary(run) -> str:
         for row, p in zip(config.predict, run.predict(config.predict)):
             lines.append(f"predict [{', '.join(f'{v:g}' for v in row)}] -> {', '.join(f'{v:.8f}' for v in p)}")
     return "\n".join(lines)
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def _progress(total, desc, unit, quiet):
@@ -297,30 +355,70 @@ def cmd_doctor(args) -> int:
     return 1 if info["problems"] else 0
 
 
-def _terminate(signum, frame):
-    print("stepviz: terminated", file=sys.stderr)
-    raise SystemExit(128 + signum)
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP, raised where the program was, so every cleanup runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, frame):
+    for name in SIGNALS:  # a second signal must not interrupt the cleanup of the first
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def _handle_signals() -> dict:
+    """Install the handler for SIGINT, SIGTERM and SIGHUP, except where a signal is ignored
+    (``nohup`` ignores SIGHUP); return the handlers it replaced."""
+    previous = {}
+    for name in SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is None or signal.getsignal(sig) == signal.SIG_IGN:
+            continue
+        try:
+            previous[name] = signal.signal(sig, _on_signal)
+        except ValueError:  # not the main thread: leave signals alone
+            break
+    return previous
 
 
 def main(argv=None) -> int:
+    previous = _handle_signals()  # first: Ctrl-C during start-up is handled too
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        print(f"stepviz: {SIGNALS.get(signal.Signals(signum).name, 'interrupted')}", file=sys.stderr)
+        return 128 + signum
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler if handler is not None else signal.SIG_DFL)
+
+
+def _main(argv) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 2
-    signal.signal(signal.SIGTERM, _terminate)
+        parser.error("a command is needed: run, presets, show, diff or doctor")
+    commands = {"run": cmd_run, "presets": cmd_presets, "show": cmd_show, "diff": cmd_diff,
+                "doctor": cmd_doctor}
     try:
-        commands = {"run": cmd_run, "presets": cmd_presets, "show": cmd_show, "diff": cmd_diff,
-                    "doctor": cmd_doctor}
         return commands[args.command](args)
     except StepvizError as e:
-        print(f"stepviz: error: {e}", file=sys.stderr)
+        say("error", e)
         return 2
-    except KeyboardInterrupt:
-        print("stepviz: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        say("error", "out of memory; use a smaller configuration")
+        return 2
+    except OSError as e:  # the library reports its own; this is a last resort, still one line
+        where = f"{e.filename}: " if e.filename else ""
+        say("error", f"{where}{e.strerror or e}")
+        return 2
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ SCHEMA: dict[str, dict] = {
                  "decimals": 3, "lang": "en", "exercise": False},
 }
 LOSSES = ("error", "sse")
+MAX_SEED = 2**53 - 1  # the Overview shows the seed as a number: a spreadsheet holds it exactly
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Config:
     x_labels: tuple[str, ...] | None = None
     y_labels: tuple[str, ...] | None = None
     warnings: tuple[str, ...] = ()  # valid but probably not what was meant
+    inputs: tuple[Path, ...] = ()  # the files read (config, CSV): never overwritten by the output
 
 
 def templates():
@@ -75,18 +77,25 @@ def presets() -> dict[str, str]:
     return out
 
 
-def read_source(source: str | Path | None) -> tuple[dict, str, Path | None]:
-    """Parse a preset name or a TOML file into (document, name, folder of the file)."""
+def read_source(source: str | Path | None) -> tuple[dict, str, Path | None, Path | None]:
+    """Parse a preset name or a TOML file into (document, name, folder of the file, the file
+    itself when it is not a preset)."""
     source = "seed-mlp" if source is None else str(source)
     if source in presets():
         text = templates().joinpath(source + ".toml").read_text("utf-8")
-        return _parse(text, f"preset {source}"), source, Path(templates())
+        return _parse(text, f"preset {source}"), source, Path(templates()), None
     path = Path(source)
     if not source.endswith(".toml") and not path.exists():
         raise ConfigError(f"unknown preset {source!r}; presets are: {', '.join(presets())} "
                           "(or give a .toml config file)")
     text = read_text(path, "config file", "a .toml config file")
-    return _parse(text, source), path.stem, path.resolve().parent
+    return _parse(text, source), display_name(path.stem), path.resolve().parent, path
+
+
+def display_name(name: str) -> str:
+    """A file name as text a workbook can hold: bytes that are not UTF-8 (kept by Python as
+    lone surrogates) become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 
@@ -104,10 +113,12 @@ def load_config(source: str | Path | dict | None = None, **overrides) -> Config:
     ``detail=["last"]``) and replace the file's values.
     """
     if isinstance(source, dict):
-        doc, name, folder = source, "stepviz", None
+        doc, name, folder, path = source, "stepviz", None, None
     else:
-        doc, name, folder = read_source(source)
-    return validate(doc, name=name, folder=folder, overrides=overrides)
+        doc, name, folder, path = read_source(source)
+    if source is None and isinstance(overrides.get("csv"), str):  # only a CSV: named after it
+        name = display_name(Path(overrides["csv"]).stem)
+    return validate(doc, name=name, folder=folder, overrides=overrides, inputs=() if path is None else (path,))
 
 
 def _check_keys(doc: dict, where: str, allowed) -> None:
@@ -121,7 +132,7 @@ def _check_keys(doc: dict, where: str, allowed) -> None:
 
 
 def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
-             overrides: dict | None = None) -> Config:
+             overrides: dict | None = None, inputs: tuple[Path, ...] = ()) -> Config:
     _check_keys(doc, "", SCHEMA)
     flat: dict[str, tuple[str, object]] = {}  # key -> (section, value)
     for section, keys in SCHEMA.items():
@@ -144,7 +155,9 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
             flat[key] = (flat[key][0], value)
     get = lambda key: flat[key][1]  # noqa: E731
 
-    X, y, x_labels, y_labels = load_data(get, folder)
+    X, y, x_labels, y_labels, csv_path = load_data(get, folder)
+    if csv_path is not None:
+        inputs = (*inputs, csv_path)
     predict = None
     if get("predict") is not None:
         predict = matrix(get("predict"), "data.predict")
@@ -174,8 +187,9 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     if not _is_int(epochs) or epochs < 1:
         raise ConfigError(f"training.epochs: expected a whole number >= 1, got {epochs!r}")
     seed = get("seed")
-    if not _is_int(seed) or seed < 0:
-        raise ConfigError(f"training.seed: expected a whole number >= 0, got {seed!r}")
+    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        shown = f"a {len(str(seed))}-digit number" if _is_int(seed) and len(str(seed)) > 30 else repr(seed)
+        raise ConfigError(f"training.seed: expected a whole number from 0 to {MAX_SEED} (2**53 - 1), got {shown}")
 
     shapes = network.shapes(X.shape[0])
     init = {}
@@ -247,7 +261,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
                   init=init, detail=epochs_detailed, focus=(focus[0], focus[1]),
                   history_every=int(every), decimals=decimals, lang=lang, exercise=exercise,
                   predict=predict, name=name,
-                  x_labels=x_labels, y_labels=y_labels, warnings=tuple(warnings))
+                  x_labels=x_labels, y_labels=y_labels, warnings=tuple(warnings), inputs=inputs)
 
 
 

@@ -2,16 +2,29 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
+import re
+import stat
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ConfigError
 
+# A data or config file larger than this cannot fill a workbook: the Trace sheet lists every value
+# of X and y on one of Excel's 1,048,576 rows, and 64 bytes per value is generous. Reading stops here.
+MAX_INPUT_BYTES = 64 * 2**20
+# A number in a CSV cell: ASCII digits, an optional sign, point and exponent (float() also takes
+# "1_000" and other scripts' digits, which a spreadsheet would not read as numbers), or nan/inf
+# words, refused further on as not finite.
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?i:nan|inf|infinity)", re.ASCII)
+
 
 def load_data(get, folder: Path | None):
-    """Return (X, y, x_labels, y_labels) from the [data] settings; labels are None inline."""
+    """Return (X, y, x_labels, y_labels, csv path) from the [data] settings; labels and the
+    path are None for inline data."""
     if get("csv") is not None:
         if get("X") is not None or get("y") is not None:
             raise ConfigError("data: give either csv or X and y, not both")
@@ -27,7 +40,7 @@ def load_data(get, folder: Path | None):
     y = matrix(raw_y, "data.y")
     if y.shape[0] != X.shape[0]:
         raise ConfigError(f"data: X has {X.shape[0]} rows but y has {y.shape[0]} (one target row per sample)")
-    return X, y, None, None
+    return X, y, None, None, None
 
 
 def _shown(path: Path) -> Path:
@@ -45,12 +58,14 @@ def read_csv(name, target, folder: Path | None):
         target = [target]
     if not isinstance(target, list) or not target or not all(isinstance(t, str) for t in target):
         raise ConfigError("data.target: expected the target column names, like [\"label\"]")
+    for t in target:
+        if target.count(t) > 1:
+            raise ConfigError(f"data.target: column {t!r} is named more than once")
     path = _shown(Path(name) if folder is None else folder / name)
-    text = read_text(path, "CSV file", "a CSV file")
-    rows = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
+    rows = _records(path, read_text(path, "CSV file", "a CSV file"))
     if not rows:
         raise ConfigError(f"{path}: empty file, expected a header row and data rows")
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in rows[0][1]]
     if len(rows) < 2:
         raise ConfigError(f"{path}: no data rows after the header")
     for t in target:
@@ -65,34 +80,82 @@ def read_csv(name, target, folder: Path | None):
     if len(target) == len(header):
         raise ConfigError(f"{path}: every column is a target; at least one input column is needed")
     values = np.empty((len(rows) - 1, len(header)))
-    for i, row in enumerate(rows[1:]):
-        line = i + 2
+    for i, (line, row) in enumerate(rows[1:]):
         if len(row) != len(header):
             raise ConfigError(f"{path}: line {line} has {len(row)} fields, the header has {len(header)}")
         for j, cell in enumerate(row):
-            try:
-                v = float(cell)
-            except ValueError:
-                raise ConfigError(f"{path}: line {line}, column {header[j]!r}: {cell.strip()!r} is not a number") from None
+            if not NUMBER.fullmatch(cell.strip()):
+                raise ConfigError(f"{path}: line {line}, column {header[j]!r}: {cell.strip()!r} is not a number")
+            v = float(cell)
             if not math.isfinite(v):
                 raise ConfigError(f"{path}: line {line}, column {header[j]!r}: {cell.strip()} is not a finite number")
             values[i, j] = v
     ti = [header.index(t) for t in target]
     xi = [j for j in range(len(header)) if j not in ti]
-    return (values[:, xi], values[:, ti], tuple(header[j] for j in xi), tuple(target))
+    return (values[:, xi], values[:, ti], tuple(header[j] for j in xi), tuple(target), path)
+
+
+def _records(path: Path, text: str) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of each non-blank record. Lines are counted as an editor counts
+    them, blank ones included; a quoted cell may span lines (its record has the first line's
+    number, and its newline stays in the cell)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out, line = [], 1
+    try:
+        for row in reader:
+            if any(c.strip() for c in row):
+                out.append((line, row))
+            line = reader.line_num + 1
+    except csv.Error as e:
+        raise ConfigError(f"{path}: line {reader.line_num}: {e}") from None
+    return out
+
 
 def read_text(path: Path, kind: str, expected: str) -> str:
-    """A UTF-8 text file (a byte-order mark is dropped), or ConfigError saying what is wrong."""
+    """A UTF-8 text file (a byte-order mark is dropped), or ConfigError saying what is wrong.
+
+    Only a regular file of at most MAX_INPUT_BYTES is read: a device, a FIFO or a directory is
+    refused without reading (opened non-blocking, so a FIFO without a writer cannot hang)."""
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such {kind}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected {expected}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ConfigError(f"{path}: is a directory, expected {expected}")
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}: is {node_kind(info.st_mode)}, not a regular file; expected {expected}")
+        if info.st_size > MAX_INPUT_BYTES:
+            raise ConfigError(f"{path}: {info.st_size / 2**20:,.0f} MiB, more than a workbook can hold "
+                              f"(at most {MAX_INPUT_BYTES // 2**20} MiB); expected {expected}")
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        try:
+            data = f.read(MAX_INPUT_BYTES + 1)
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    if len(data) > MAX_INPUT_BYTES:  # it grew while we read it
+        raise ConfigError(f"{path}: more than {MAX_INPUT_BYTES // 2**20} MiB, more than a workbook can hold")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+
+
+def node_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words (for messages)."""
+    for test, words in ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+                        (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                        (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):
+        if test(mode):
+            return words
+    return "not a regular file"
 
 
 def matrix(value, where: str) -> np.ndarray:
@@ -104,7 +167,9 @@ def matrix(value, where: str) -> np.ndarray:
         raise ConfigError(f"{where}: expected a non-empty matrix like [[1, 0], [0, 1]]")
     width = len(value[0])
     for i, row in enumerate(value, 1):
-        if len(row) != width or width == 0:
+        if not row:
+            raise ConfigError(f"{where}: row {i} is empty; expected a non-empty matrix like [[1, 0], [0, 1]]")
+        if len(row) != width:
             raise ConfigError(f"{where}: row {i} has {len(row)} values, row 1 has {width} (rows must all have the same length)")
         for j, v in enumerate(row, 1):
             if not is_number(v):

@@ -214,7 +214,7 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
                 if not (np.isfinite(hist_loss[h]) and np.isfinite(ws).all()):
                     if every > 1:  # find the first epoch that went wrong: replay, checking each
                         train(dataclasses.replace(config, epochs=epoch, history_every=1, detail=()))
-                    raise TrainingError(_non_finite(epoch, steps, buf))
+                    raise TrainingError(_non_finite(epoch, steps, buf, hist_loss[h], config))
                 h += 1
                 next_hist = int(hist_epochs[h]) if h < m else 0
             if epoch == next_detail:
@@ -232,11 +232,47 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
                final, {p: v.copy() for p, v in params.items()})
 
 
-def _non_finite(epoch, steps, buf) -> str:
-    """Name the first value of the epoch, in step order, that is not a finite number."""
+def _non_finite(epoch, steps, buf, loss, config) -> str:
+    """Say where an epoch first produced a value that is not a finite number: the first result in
+    step order (then the loss, when the step table does not list it), the value, its largest
+    operand, and the cause: lr only when lr had a part in it, else the data or start values."""
+    params = set(config.network.parameters())
+    current, roots, given, found = {}, {}, {}, None  # roots: the given names a value comes from
     for s in steps:
-        for r in s.results:
-            if not np.all(np.isfinite(buf[(s.number, r)])):
-                return (f"training diverged: {r} in step {s.number} ({s.title}) of epoch {epoch} "
-                        "is not a finite number; try a smaller training.lr")
-    return f"training diverged in epoch {epoch}; try a smaller training.lr"
+        for c in s.computes:
+            key = (s.number, c.result)
+            if isinstance(c.op, Given):  # from epoch 2 on, start values come from lr's updates
+                roots[c.result] = {c.result} | ({"lr"} if epoch > 1 and c.result in params else set())
+                given.setdefault(c.result, buf[key])
+            else:
+                roots[c.result] = set().union(*(roots.get(o, {o}) for o in c.operands))
+            if found is None and not np.all(np.isfinite(buf[key])):
+                found = s, c, buf[key], {o: config.lr if o == "lr" else buf[current[o]] for o in c.operands}
+            current[c.result] = key
+    if found is None and "loss" not in current and not np.isfinite(loss) and "E" in current:
+        producer = next(s for s in steps if "E" in s.results)  # the loss is ½·ΣE² (or ΣE²)
+        found = producer, None, np.array([[loss]]), {"E": buf[current["E"]]}
+        roots["loss"] = roots["E"]
+    if found is None:
+        return f"training diverged in epoch {epoch}; try a smaller training.lr"
+    step, c, value, operands = found
+    name = "loss" if c is None else c.result
+    where = tuple(np.argwhere(~np.isfinite(value))[0])
+    what = name if value.size == 1 else f"{name}[{where[0] + 1},{where[1] + 1}]"
+    head = f"training diverged: {what} in step {step.number} ({step.title}) of epoch {epoch} is {value[where]}"
+    if operands:
+        size, operand = max((float(np.abs(v).max()), o) for o, v in operands.items())
+        head += f" ({operand} reaches {size:.3g})"
+    lr_fault = "lr" in roots[name]
+    if lr_fault and epoch == 1 and "lr" in c.operands:  # would it overflow without lr's step?
+        trial = np.empty_like(value)
+        with np.errstate(all="ignore"):
+            c.op.compute(*(0.0 if o == "lr" else operands[o] for o in c.operands), out=trial)
+        lr_fault = bool(np.all(np.isfinite(trial)))
+    if lr_fault:
+        return head + "; try a smaller training.lr"
+    size, source = max((float(np.abs(given[r]).max()), r) for r in roots[name] if r in given)
+    label = {"X": "data.X", "y": "data.y"}.get(source) or (
+        f"init.{source}" if source in config.init else f"the start values of {source}")
+    return (head + f", and lr is not the cause: {label} reaches {size:.3g}, too large for "
+            "floating-point arithmetic; scale it down")

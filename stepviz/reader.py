@@ -1,14 +1,38 @@
-"""Read a stepviz workbook back into pandas (imported here, never at start-up)."""
+"""Read a stepviz workbook back into pandas (imported here, never at start-up).
+
+Every reader first checks the file's zip directory (``check_workbook``): a file whose parts
+would inflate beyond what a stepviz workbook can hold is refused before anything is read whole.
+Both of pandas' engines stop at a part's declared size, so the directory is what counts.
+"""
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
+import stat
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pandas as pd
 
+from .data import node_kind
 from .errors import StepvizError
 
 TRACE_COLUMNS = ["epoch", "step", "name", "row", "col", "value"]
+# Measured on stepviz workbooks, all-zero data included: parts of 1 MiB or more compress at most
+# 17:1 (small ones up to 40:1); zip bombs reach 250:1 and more.
+MAX_RATIO = 100
+# The Trace lists one value per row, on at most Excel's 1,048,576 rows of at most ~250 bytes of XML.
+MAX_TRACE_BYTES = 1_048_576 * 320
+# stepviz writes at most 20 million cells (workbook.limits.MAX_CELLS), under 200 bytes of XML each.
+MAX_INFLATED = 4 * 2**30
+# Parts other than sheets (workbook, styles, shared strings: sheet and column names) are small:
+# 2 MB for 12,000 sheets, a few MB for 16,384 columns of 255-character names.
+MAX_OTHER_PART = 64 * 2**20
+STEP_SHEET = re.compile(r"^\d+\.\d{2,} ")
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
 class NotAWorkbookError(StepvizError):
@@ -20,10 +44,64 @@ def engine() -> str:
     return "calamine" if importlib.util.find_spec("python_calamine") else "openpyxl"
 
 
+def check_workbook(path) -> dict[str, str]:
+    """Refuse, from the zip directory alone, a file that is not an .xlsx archive or whose parts
+    would inflate beyond what a stepviz workbook can hold; return {sheet name: zip part}."""
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise NotAWorkbookError(f"{path}: no such file") from None
+    except OSError as e:
+        raise NotAWorkbookError(f"{path}: cannot read ({e.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise NotAWorkbookError(f"{path}: is {node_kind(info.st_mode)}, not a workbook file")
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = z.infolist()
+            sizes = {p.filename: p.file_size for p in parts}
+            total = sum(sizes.values())
+            if total > MAX_INFLATED:
+                raise NotAWorkbookError(f"{path}: its parts would inflate to {total:,} bytes, more than a "
+                                        f"stepviz workbook can hold ({MAX_INFLATED:,}); not read")
+            for p in parts:
+                if p.file_size > MAX_OTHER_PART and not p.filename.startswith("xl/worksheets/sheet"):
+                    raise NotAWorkbookError(f"{path}: its part {p.filename} would inflate to {p.file_size:,} "
+                                            f"bytes, more than a stepviz workbook's ({MAX_OTHER_PART:,}); not read")
+                if p.file_size >= 2**20 and p.file_size > MAX_RATIO * max(p.compress_size, 1):
+                    raise NotAWorkbookError(
+                        f"{path}: its part {p.filename} would inflate {p.compress_size:,} bytes to "
+                        f"{p.file_size:,} ({p.file_size / max(p.compress_size, 1):,.0f}:1), a stepviz "
+                        f"workbook compresses at most {MAX_RATIO}:1; not read (a damaged file or a "
+                        "decompression bomb)")
+            sheets = _sheet_parts(z)
+            trace = sizes.get(sheets.get("Trace"), 0)
+            if trace > MAX_TRACE_BYTES:
+                raise NotAWorkbookError(f"{path}: its Trace sheet would inflate to {trace:,} bytes, more than "
+                                        "Excel's 1,048,576 rows hold; not read")
+            return sheets
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as e:
+        raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
+
+
+def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
+    """{sheet name: zip part} from xl/workbook.xml and its relationships ({} if they are absent)."""
+    try:
+        book = ElementTree.fromstring(z.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return {}
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    out = {}
+    for sheet in book.iter(_MAIN + "sheet"):
+        target = targets.get(sheet.get(_REL + "id"), "")
+        out[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return out
+
+
 def _read(path, sheet: str, engine_name: str | None, header: int = 0) -> pd.DataFrame:
     path = Path(path)
-    if not path.is_file():
-        raise NotAWorkbookError(f"{path}: no such file")
+    check_workbook(path)
     try:
         return pd.read_excel(path, sheet_name=sheet, header=header, engine=engine_name or engine())
     except ValueError as e:  # missing sheet, or not an xlsx at all
@@ -40,6 +118,10 @@ def read_trace(path, *, engine: str | None = None) -> pd.DataFrame:
     if list(df.columns) != TRACE_COLUMNS:
         raise NotAWorkbookError(f"{path}: its Trace sheet has columns {list(df.columns)}, "
                                 f"expected {TRACE_COLUMNS}; not a stepviz workbook")
+    empty = int(df.isna().to_numpy().sum())
+    if empty:
+        raise NotAWorkbookError(f"{path}: its Trace sheet has {empty} empty cells; the workbook was "
+                                "edited or damaged")
     try:
         return df.astype({"epoch": "int64", "step": "int64", "name": "str", "row": "int64",
                           "col": "int64", "value": "float64"})
@@ -92,6 +174,7 @@ def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
     import openpyxl
 
     prefix = f"{epoch}.{step:02d} "
+    check_workbook(path)
     wb = openpyxl.load_workbook(path, read_only=True)
     try:
         name = next((n for n in wb.sheetnames if n.startswith(prefix)), None)
@@ -105,15 +188,12 @@ def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
 
 def inspect(path) -> dict:
     """What a workbook is: the settings stepviz stored in it, its sheets, and any problem
-    found (missing sheets, values that are not numbers). Raises NotAWorkbookError when it
-    is not a workbook stepviz wrote."""
-    import re
-
+    found (missing sheets, values that are not numbers, formulas without the values stepviz
+    stored). Raises NotAWorkbookError when it is not a workbook stepviz wrote."""
     import openpyxl
 
     path = Path(path)
-    if not path.is_file():
-        raise NotAWorkbookError(f"{path}: no such file")
+    parts = check_workbook(path)
     try:
         wb = openpyxl.load_workbook(path, read_only=True)
     except Exception as e:
@@ -126,7 +206,7 @@ def inspect(path) -> dict:
         wb.close()
     if "version" not in props:
         raise NotAWorkbookError(f"{path}: not written by stepviz (it has no stepviz document properties)")
-    steps = [n for n in names if re.match(r"^\d+\.\d{2,} ", n)]
+    steps = [n for n in names if STEP_SHEET.match(n)]
     from .text import Messages
 
     msg = Messages(props.get("lang", "en"))
@@ -146,5 +226,31 @@ def inspect(path) -> dict:
                 problems.append("the Trace's epochs differ from the step sheets'")
         except NotAWorkbookError as e:
             problems.append(str(e).split(": ", 1)[-1])
+    formulas, uncached = _formula_values(path, [parts[n] for n in steps if n in parts])
+    if uncached:
+        problems.append(f"{uncached:,} of the step sheets' {formulas:,} formulas have lost the value "
+                        "stepviz stored with them (a program that drops them, such as openpyxl, saved "
+                        "the file): pandas reads no numbers from them; recalculate and save it in Excel "
+                        "or LibreOffice, or write it again with stepviz")
     return {"path": str(path), "settings": props, "step_sheets": len(steps), "epochs": epochs,
             "trace_values": values, "problems": problems}
+
+
+def _formula_values(path, parts) -> tuple[int, int]:
+    """(formula cells, formula cells without a stored value) in these worksheet parts, read as
+    a stream. A text result is marked t="str"; an empty one is a value, not a loss."""
+    formulas = uncached = 0
+    with zipfile.ZipFile(path) as z:
+        for part in parts:
+            with z.open(part) as f:
+                for _, el in ElementTree.iterparse(f):
+                    if el.tag == _MAIN + "c":
+                        if el.find(_MAIN + "f") is not None:
+                            formulas += 1
+                            v = el.find(_MAIN + "v")
+                            if (v is None or not v.text) and el.get("t") != "str":
+                                uncached += 1
+                        el.clear()
+                    elif el.tag == _MAIN + "row":
+                        el.clear()
+    return formulas, uncached

@@ -1,4 +1,6 @@
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +9,48 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import stepviz  # noqa: E402
+
+_found = {}  # what TMPDIR was before the session, and the private folder the session uses
+
+
+def pytest_configure(config):
+    """Run the session in a private temporary folder (its subprocesses too), so that what the
+    tests or stepviz leave behind is seen, whoever else uses the system's temporary folder."""
+    _found["TMPDIR"] = os.environ.get("TMPDIR")
+    _found["private"] = Path(tempfile.mkdtemp(prefix="stepviz-tests-"))
+    os.environ["TMPDIR"] = str(_found["private"])
+    tempfile.tempdir = None  # read TMPDIR again
+
+
+def pytest_unconfigure(config):
+    """Give TMPDIR back; remove the private folder when nothing but pytest's own emptied
+    tmp_path root is in it (after a failure pytest keeps the failed tests' folders there)."""
+    if _found.get("TMPDIR") is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = _found["TMPDIR"]
+    tempfile.tempdir = None
+    private = _found.get("private")
+    if private is not None:
+        for root in private.glob("pytest-of-*"):
+            try:
+                root.rmdir()
+            except OSError:
+                pass
+        try:
+            private.rmdir()
+        except OSError:
+            print(f"\ntemporary files of this session are kept in {private}", file=sys.stderr)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_in_tmpdir():
+    """The suite leaves the temporary folder as it found it: every temporary file the tests
+    and stepviz make is removed (pytest's tmp_path folders aside: pytest removes them)."""
+    private = _found["private"]
+    yield
+    left = sorted(p.name for p in private.iterdir() if not p.name.startswith("pytest-of-"))
+    assert not left, f"temporary files left behind in {private}: {left[:10]}"
 
 
 @pytest.fixture(scope="session")

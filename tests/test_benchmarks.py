@@ -14,7 +14,7 @@ def test_benchmarks_run_in_tiny_mode(monkeypatch):
     results = run.main(["--tiny"])
     for group in ("record", "export", "startup"):
         for label, r in results[group].items():
-            assert r["ratio"] > 0 and r["target"] > 1, (group, label)
+            assert r["ratio"] > 0 and r["target"] > 0, (group, label)
     assert results["record"]["seed-mlp"]["recorded_values"] == 20 * 133
     assert results["scale"]["scale"]["rc"] == 0 and results["scale"]["scale"]["file_mb"] > 0
     assert results["scale"]["default run"]["read_trace"]["openpyxl"]["rows"] == 133

@@ -123,16 +123,25 @@ def test_sigmoid_does_not_overflow_or_warn():
     assert out[0, 0] == 0.0 and out[0, 3] == 0.5 and out[0, -1] == 1.0
 
 
-def test_import_does_not_import_pandas():
+def test_every_public_name_is_there_after_import():
+    for name in stepviz.__all__:
+        assert getattr(stepviz, name) is not None, name
+    assert stepviz.Run is stepviz.engine.Run and stepviz.TrainingError.__mro__[1] is stepviz.StepvizError
+    assert set(stepviz.__all__) <= set(dir(stepviz))
+
+
+def test_import_and_help_import_nothing_heavy():
     import subprocess
     import sys
 
-    code = "import sys, stepviz; sys.exit('pandas' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
-    # --help neither: nor the writer, the reader or the progress bar
+    # import stepviz: every public name is lazy, numpy included
+    code = "import sys, stepviz; sys.exit(sorted({'numpy', 'pandas'} & set(sys.modules)) or 0)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    # --help neither: nor numpy, the writer, the reader or the progress bar
     code = ("import sys, contextlib, io\nfrom stepviz import cli\n"
             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
             "    cli.main(['--help'])\n"
-            "sys.exit(sorted({'pandas', 'xlsxwriter', 'openpyxl', 'tqdm'} & set(sys.modules)) or 0)")
+            "sys.exit(sorted({'numpy', 'pandas', 'xlsxwriter', 'openpyxl', 'tqdm'} & set(sys.modules)) or 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

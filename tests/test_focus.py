@@ -8,8 +8,7 @@ import openpyxl
 import pytest
 
 import stepviz
-from book import ORANGE, YELLOW, cell_name, refs, step_sheets
-from conftest import set_focus  # noqa: F401  (the lo fixture uses it)
+from book import step_sheets
 from test_libreoffice import formula_values, lines_check, yellow_and_orange
 
 

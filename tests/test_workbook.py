@@ -322,3 +322,24 @@ def test_nothing_left_behind_when_writing_fails(tmp_path, seed_run, monkeypatch)
     with pytest.raises(RuntimeError):
         stepviz.write_workbook(seed_run, tmp_path / "x.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_constant_memory_mode_writes_the_same_cells_as_in_memory(tmp_path, seed_run, monkeypatch):
+    """Small workbooks are assembled in memory, large ones streamed (constant memory, one
+    temporary file per sheet, at most two open): the cells, formulas and formats agree, and
+    each mode gives the same bytes for the same run."""
+    from stepviz import workbook
+
+    memory = stepviz.write_workbook(seed_run, tmp_path / "memory.xlsx")
+    monkeypatch.setattr(workbook, "IN_MEMORY_CELLS", 0)
+    streamed = stepviz.write_workbook(seed_run, tmp_path / "streamed.xlsx")
+    again = stepviz.write_workbook(seed_run, tmp_path / "again.xlsx")
+    assert streamed.read_bytes() == again.read_bytes()
+
+    def cells(path):
+        wb = openpyxl.load_workbook(path)
+        return {ws.title: [(c.coordinate, c.value, c.number_format, c.fill.fgColor.rgb)
+                           for row in ws.iter_rows() for c in row] for ws in wb.worksheets}
+
+    assert cells(memory) == cells(streamed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.xlsx", "memory.xlsx", "streamed.xlsx"]
