@@ -30,6 +30,9 @@ examples:
   stepviz run my.toml -o runs/my.xlsx          # your own config file (see README)
   stepviz run --hidden 8,4 --detail 1,last     # two hidden layers, first and last epoch in detail
   stepviz run --focus 2,1                      # highlight row 2, column 1 of every result
+  stepviz run --optimizer adam --detail 1,2    # Adam's m, s and bias correction, live
+  stepviz run --lang zh                        # the workbook in Chinese (or de: German)
+  stepviz run --exercise -o student.xlsx       # a student copy: type each yellow cell, get ✓ or ✗
 """
 
 PRESETS_EXAMPLES = """\
@@ -89,13 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the active (yellow) cell of each result, counted from 1 (default 1,1)")
     run.add_argument("--activation", choices=["sigmoid", "tanh", "relu"], help="activation of every layer")
     run.add_argument("--loss", choices=["error", "sse"], help="error: ½ΣE² (the tutorial), sse: ΣE²")
+    run.add_argument("--optimizer", choices=["gd", "momentum", "adam"],
+                     help="gd: the tutorial's plain updates (default); momentum or adam: their state on "
+                     "the update sheets (momentum, beta1, beta2, eps in the config's [training])")
     run.add_argument("--history-every", type=int, metavar="K", help="History sheet: every K-th epoch")
     run.add_argument("--csv", metavar="FILE.csv", help="training data from a CSV file with a header row")
     run.add_argument("--target", type=_names, metavar="COL[,COL...]", help="the CSV's target columns")
     run.add_argument("--max-detail", type=int, metavar="N", help="allow more than 50 detailed epochs")
     run.add_argument("--decimals", type=int, metavar="D",
                      help="fewest decimals shown in the sheets (default 3); small values get more")
-    run.add_argument("--lang", metavar="LANG", help="language of the workbook: en, zh or de (default en)")
+    run.add_argument("--lang", metavar="LANG", help="language of the workbook's texts: en, zh or de (default en)")
     run.add_argument("--exercise", action="store_true", default=None,
                      help="a student copy: type the value of each yellow cell, the sheet says ✓ or ✗")
     run.add_argument("-q", "--quiet", action="store_true",
@@ -191,7 +197,7 @@ def cmd_run(args) -> int:
     config = load_config(args.source, epochs=args.epochs, lr=args.lr, seed=args.seed, hidden=hidden,
                          detail=args.detail, focus=args.focus, history_every=args.history_every,
                          activation=args.activation, loss=args.loss, max_detail=args.max_detail,
-                         decimals=args.decimals, lang=args.lang, exercise=args.exercise,
+                         decimals=args.decimals, lang=args.lang, exercise=args.exercise, optimizer=args.optimizer,
                          csv=args.csv and str(Path(args.csv).resolve()), target=args.target)
     default = args.output is None
     out = Path("output") / f"{config.name}.xlsx" if default else Path(args.output)

@@ -24,8 +24,10 @@ SCHEMA: dict[str, dict] = {
     "data": {"X": None, "y": None, "csv": None, "target": None, "predict": None},
     "network": {"hidden": [3], "bias": True, "train_bias": True, "loss": "error",
                 "activation": "sigmoid"},
-    "training": {"lr": 0.1, "epochs": 5000, "seed": 0},
+    "training": {"lr": 0.1, "epochs": 5000, "seed": 0, "optimizer": "gd", "momentum": 0.9,
+                 "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
     "init": {},  # parameter names, checked against the network
+    "about": {"tutorial": None, "result": None, "names": None},  # a preset's tutorial (Overview)
     "workbook": {"detail": [1], "focus": [1, 1], "history_every": None, "max_detail": 50,
                  "decimals": 3, "lang": "en", "exercise": False},
 }
@@ -41,6 +43,10 @@ class Config:
     y: np.ndarray
     network: Network
     lr: float = 0.1
+    momentum: float = 0.9  # optimizer = "momentum": v = momentum·v + g
+    beta1: float = 0.9  # optimizer = "adam": m = beta1·m + (1 − beta1)·g
+    beta2: float = 0.999  # s = beta2·s + (1 − beta2)·g²
+    eps: float = 1e-8  # w += lr·m̂/(√ŝ + eps)
     epochs: int = 5000
     seed: int = 0
     init: dict[str, np.ndarray] = field(default_factory=dict)
@@ -50,12 +56,17 @@ class Config:
     decimals: int = 3  # fewest decimals shown; more where a value needs them
     lang: str = "en"
     exercise: bool = False
+    about: dict = field(default_factory=dict)  # tutorial, result, names: shown on the Overview
     predict: np.ndarray | None = None
     name: str = "stepviz"
     x_labels: tuple[str, ...] | None = None
     y_labels: tuple[str, ...] | None = None
     warnings: tuple[str, ...] = ()  # valid but probably not what was meant
     inputs: tuple[Path, ...] = ()  # the files read (config, CSV): never overwritten by the output
+
+    def constants(self) -> dict[str, float]:
+        """The values the steps read besides matrices: lr and the optimizer's hyperparameters."""
+        return {name: getattr(self, name) for name in self.network.constants()}
 
 
 def templates():
@@ -178,7 +189,18 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ConfigError(f"network.activation: expected one of {', '.join(ACTIVATIONS)}, got {activation!r}")
     bias, train_bias = _bool(get("bias"), "network.bias"), _bool(get("train_bias"), "network.train_bias")
-    network = Network(X.shape[1], tuple(hidden), y.shape[1], bias, train_bias, loss, activation)
+    from .steps import OPTIMIZERS
+    optimizer = get("optimizer")
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+        raise ConfigError(f"training.optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    hyper = {}
+    for key, low, high in (("momentum", 0.0, 1.0), ("beta1", 0.0, 1.0), ("beta2", 0.0, 1.0), ("eps", 0.0, math.inf)):
+        v = get(key)
+        if not is_number(v) or not math.isfinite(v) or not low <= v < high or (key == "eps" and v <= 0):
+            what = "> 0" if key == "eps" else "from 0 up to (not including) 1"
+            raise ConfigError(f"training.{key}: expected a finite number {what}, got {v!r}")
+        hyper[key] = float(v)
+    network = Network(X.shape[1], tuple(hidden), y.shape[1], bias, train_bias, loss, activation, optimizer)
 
     lr = get("lr")
     if not is_number(lr) or not math.isfinite(lr) or lr <= 0:
@@ -250,6 +272,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
         raise ConfigError(f"workbook.lang: expected one of {', '.join(languages())}, got {lang!r}")
     catalog(lang)
     exercise = _bool(get("exercise"), "workbook.exercise")
+    about = _about(get, network)
 
     warnings = []
     fn = ACTIVATIONS[activation]
@@ -259,7 +282,8 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
                         f"[{fn.low:g}, {fn.high:g}] (e.g. {outside.flat[0]:g}); the output can never reach them")
     return Config(X=X, y=y, network=network, lr=float(lr), epochs=int(epochs), seed=int(seed),
                   init=init, detail=epochs_detailed, focus=(focus[0], focus[1]),
-                  history_every=int(every), decimals=decimals, lang=lang, exercise=exercise,
+                  history_every=int(every), decimals=decimals, lang=lang, exercise=exercise, about=about,
+                  **hyper,
                   predict=predict, name=name,
                   x_labels=x_labels, y_labels=y_labels, warnings=tuple(warnings), inputs=inputs)
 
@@ -277,3 +301,22 @@ def _bool(v, where: str) -> bool:
     if not isinstance(v, bool):
         raise ConfigError(f"{where}: expected true or false, got {v!r}")
     return v
+
+
+def _about(get, network) -> dict:
+    """[about]: which tutorial a preset reproduces (a key of the catalogs' ``tutorials``), the
+    key of its result text (``results``), and its variable names mapped to the sheets'."""
+    from .text import catalog
+
+    about = {k: get(k) for k in ("tutorial", "result", "names") if get(k) is not None}
+    english = catalog("en")
+    for key, table in (("tutorial", "tutorials"), ("result", "results")):
+        if key in about and (not isinstance(about[key], str) or f"{table}.{about[key]}.title" not in english
+                             and f"{table}.{about[key]}.reported" not in english):
+            raise ConfigError(f"about.{key}: no such {key} {about[key]!r}")
+    names = about.get("names", {})
+    known = set(network.names()) | {"X", "y", "lr"}
+    if not isinstance(names, dict) or not all(isinstance(k, str) and v in known for k, v in names.items()):
+        raise ConfigError(f"about.names: expected a table of the tutorial's names and the names of this "
+                          f"network ({', '.join(sorted(known))}), got {names!r}")
+    return about

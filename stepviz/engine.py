@@ -155,13 +155,15 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
     steps = net.steps()
     shapes = net.shapes(len(config.X))
     params = initial_parameters(config)
+    # the optimizer's state starts at zero; t (Adam) counts the epochs, from 1
+    carried = {**params, **{n: np.zeros(shapes[n]) for n in net.state()}}
 
     # One contiguous workspace holds every value of an epoch, each (step, name) a fixed
     # view of it: recording a detailed epoch is one copy, and the parameters' updates are
     # laid out in the order of their start values, so one copy starts the next epoch.
     keys = [(s.number, r) for s in steps for r in s.results]
     first, last = ({r: (s.number, r) for r, s in d.items()} for d in net.producers())
-    updated = [p for p in params if last[p] != first[p]]
+    updated = [p for p in carried if last[p] != first[p]]
     order = ([first[p] for p in updated] + [last[p] for p in updated]
              + [k for k in keys if k not in {*map(first.get, updated), *map(last.get, updated)}])
     offsets, total = {}, 0
@@ -174,16 +176,19 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
     start, end = ws[:split], ws[split:2 * split]
     buf[first["X"]][...] = config.X
     buf[first["y"]][...] = config.y
-    for p, value in params.items():
+    for p, value in carried.items():
         buf[first[p]][...] = value
 
     # bind each op's program to the buffers it reads and writes, once
+    constants = config.constants()
     calls, current = [], {}
+    if "t" in carried:
+        calls.append(partial(np.add, buf[first["t"]], 1.0, buf[first["t"]]))
     for s in steps:
         for c in s.computes:
             key = (s.number, c.result)
             if not isinstance(c.op, Given):
-                args = [config.lr if o == "lr" else buf[current[o]] for o in c.operands]
+                args = [constants[o] if o in constants else buf[current[o]] for o in c.operands]
                 out = buf[key]
                 calls += [partial(fn, *a) for fn, a in c.op.program(*args, out=out)]
             current[c.result] = key

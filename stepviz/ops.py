@@ -311,7 +311,7 @@ class Elementwise(Op):
     key: str = ""  # identity for comparisons and caching (the formula is a lambda)
 
     def shape(self, *shapes):
-        return next((s for s in shapes if tuple(s) != (1, 1)), (1, 1))
+        return next((tuple(s) for s in shapes if tuple(s) not in ((), (1, 1))), (1, 1))
 
     def program(self, *operands, out):
         return [(self._run, (operands, out))]
@@ -320,4 +320,18 @@ class Elementwise(Op):
         out[...] = evaluate(self.spell(I, J, [np.shape(o) for o in operands]), operands)
 
     def spell(self, i, j, shapes):
-        return self.formula(*(x(k, 0, 0) if tuple(s) == (1, 1) else x(k, i, j) for k, s in enumerate(shapes)))
+        scalar = lambda s: tuple(s) in ((), (1, 1))  # noqa: E731  (lr, beta1, t: one cell)
+        return self.formula(*(x(k, 0, 0) if scalar(s) else x(k, i, j) for k, s in enumerate(shapes)))
+
+
+# The optimizers' element-wise updates (issue 13), each declared once as a cell expression.
+# Conventions: g = aᵀ·d is the tutorial's update direction (minus the loss's gradient), so a
+# step adds to the weights; momentum as PyTorch's SGD (dampening 0, no Nesterov); Adam as
+# Kingma & Ba with bias correction, t the epoch.
+MOMENTUM_BUFFER = Elementwise("{1} · {0} + {2}", lambda v, mu, g: mu * v + g, key="v")  # (v, momentum, g)
+STEP = Elementwise("{0} + {1} · {2}", lambda w, lr, v: w + lr * v, key="step")  # (w, lr, v)
+ADAM_M = Elementwise("{1} · {0} + (1 − {1}) · {2}", lambda m, b1, g: b1 * m + (1 - b1) * g, key="m")  # (m, beta1, g)
+ADAM_S = Elementwise("{1} · {0} + (1 − {1}) · {2}²", lambda s, b2, g: b2 * s + (1 - b2) * g ** 2, key="s")
+BIAS_CORRECTION = Elementwise("{0} / (1 − {1}^{2})", lambda m, b, t: m / (1 - b ** t), key="hat")  # (m, beta, t)
+ADAM_STEP = Elementwise("{0} + {1} · {2} / (√{3} + {4})",
+                        lambda w, lr, mh, sh, eps: w + lr * mh / (fn("SQRT", sh) + eps), key="adam")

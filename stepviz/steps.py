@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from .ops import ACTIVATIONS, Activate, Add, ColumnSum, Given, Loss, MatMul, Multiply, Op, Slope, Subtract
+from .ops import (ACTIVATIONS, ADAM_M, ADAM_S, ADAM_STEP, BIAS_CORRECTION, MOMENTUM_BUFFER, STEP, Activate, Add,
+                  ColumnSum, Given, Loss, MatMul, Multiply, Op, Slope, Subtract)
+
+OPTIMIZERS = ("gd", "momentum", "adam")
+# the values an optimizer reads from the Overview (besides lr), and the state it keeps per
+# trained parameter: starts at zero on step 2, carried from epoch to epoch like the weights
+HYPERPARAMETERS = {"gd": (), "momentum": ("momentum",), "adam": ("beta1", "beta2", "eps")}
+STATE = {"gd": (), "momentum": ("v",), "adam": ("m", "s")}
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,7 @@ class Network:
     train_bias: bool = True
     loss: str = "error"
     activation: str = "sigmoid"
+    optimizer: str = "gd"
 
     # -- names ---------------------------------------------------------------
     def _hidden_names(self, l: int) -> dict[str, str]:
@@ -85,21 +93,40 @@ class Network:
         names += ["wout", "bout"] if self.bias else ["wout"]
         return tuple(names)
 
+    def trained(self) -> tuple[str, ...]:
+        """The parameters an update changes (biases only when trained)."""
+        biases = {"bout"} | {self._hidden_names(l)["b"] for l in range(len(self.hidden))}
+        return tuple(p for p in self.parameters() if self.train_bias or p not in biases)
+
+    def state(self) -> tuple[str, ...]:
+        """The optimizer's state per trained parameter, in initialisation order (v_wh, ... or
+        m_wh, s_wh, ...), then the epoch counter t where Adam's bias correction needs it."""
+        kinds = STATE[self.optimizer]
+        return tuple(f"{k}_{p}" for p in self.trained() for k in kinds) + (("t",) if self.optimizer == "adam" else ())
+
+    def constants(self) -> tuple[str, ...]:
+        """The values every step sheet reads from the Overview: lr and the optimizer's."""
+        return ("lr", *HYPERPARAMETERS[self.optimizer])
+
     def shapes(self, n: int) -> dict[str, tuple[int, int]]:
         """Shape of every name for n samples."""
         sizes = (self.inputs, *self.hidden, self.outputs)
-        shapes = {"X": (n, self.inputs), "y": (n, self.outputs), "lr": (1, 1)}
+        shapes = {"X": (n, self.inputs), "y": (n, self.outputs), "t": (1, 1)}
+        shapes.update({c: (1, 1) for c in self.constants()})
         for l in range(len(self.hidden)):
             h = self._hidden_names(l)
             shapes[h["w"]] = (sizes[l], sizes[l + 1])
             shapes[h["b"]] = (1, sizes[l + 1])
         shapes["wout"] = (sizes[-2], sizes[-1])
         shapes["bout"] = (1, sizes[-1])
+        for name in self.state():
+            if name != "t":
+                shapes[name] = shapes[name.split("_", 1)[1]]  # m_wh is shaped like wh
         for step in self.steps():
             for c in step.computes:
                 if not isinstance(c.op, Given):
                     shapes[c.result] = c.op.shape(*(shapes[o] for o in c.operands))
-        return {k: v for k, v in shapes.items() if k in self.names() or k == "lr"}
+        return {k: v for k, v in shapes.items() if k in self.names() or k in self.constants()}
 
     def names(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r for s in self.steps() for r in s.results))
@@ -126,7 +153,8 @@ class Network:
             return Compute(result, MatMul(bias=self.bias), (a, w, b) if self.bias else (a, w))
 
         add("inputs", Compute("X", Given("inputs")), Compute("y", Given("targets")))
-        add("initialise", *(Compute(p, Given("start_value")) for p in self.parameters()))
+        add("initialise", *(Compute(p, Given("start_value")) for p in self.parameters()),
+            *(Compute(n, Given("epoch" if n == "t" else "state_start")) for n in self.state()))
         previous = "X"
         for h in layers:
             add("hidden_input", dense(h["input"], previous, h["w"], h["b"]), layer=h["n"])
@@ -147,22 +175,34 @@ class Network:
                 layer=h["n"])
             add("hidden_delta", Compute(h["delta"], Multiply(), (h["error"], h["slope"])), layer=h["n"])
             upstream, upstream_w = h["delta"], h["w"]
-        # an update is shown as its amount, then the parameter plus that amount: a change
-        # below the shown decimals of the parameter is still visible in the amount
+        # plain gradient descent shows an update as its amount, then the parameter plus that
+        # amount (a change below the parameter's shown decimals is visible in the amount);
+        # momentum and Adam show the direction g, the optimizer's state, then the step
+        def update(p, direction, scaled, operands):
+            if self.optimizer == "gd":
+                return [Compute(f"update_{p}", scaled, (*operands, "lr")), Compute(p, Add(), (p, f"update_{p}"))]
+            g = [Compute(f"g_{p}", direction, operands)]
+            if self.optimizer == "momentum":
+                return g + [Compute(f"v_{p}", MOMENTUM_BUFFER, (f"v_{p}", "momentum", f"g_{p}")),
+                            Compute(p, STEP, (p, "lr", f"v_{p}"))]
+            return g + [Compute(f"m_{p}", ADAM_M, (f"m_{p}", "beta1", f"g_{p}")),
+                        Compute(f"s_{p}", ADAM_S, (f"s_{p}", "beta2", f"g_{p}")),
+                        Compute(f"mhat_{p}", BIAS_CORRECTION, (f"m_{p}", "beta1", "t")),
+                        Compute(f"shat_{p}", BIAS_CORRECTION, (f"s_{p}", "beta2", "t")),
+                        Compute(p, ADAM_STEP, (p, "lr", f"mhat_{p}", f"shat_{p}", "eps"))]
+
         inputs_of = ["X"] + [h["act"] for h in layers]
         weights = [("wout", inputs_of[-1], "d_output")] + [
             (h["w"], inputs_of[l], h["delta"]) for l, h in reversed(list(enumerate(layers)))]
-        add("update_weights", *(c for w, a, d in weights for c in (
-            Compute(f"update_{w}", MatMul(transposed=(True, False), scaled=True), (a, d, "lr")),
-            Compute(w, Add(), (w, f"update_{w}")))))
+        add("update_weights", *(c for w, a, d in weights for c in update(
+            w, MatMul(transposed=(True, False)), MatMul(transposed=(True, False), scaled=True), (a, d))))
         if self.bias and self.train_bias:
             biases = [(h["b"], h["delta"]) for h in layers] + [("bout", "d_output")]
-            add("update_biases", *(c for b, d in biases for c in (
-                Compute(f"update_{b}", ColumnSum(scaled=True), (d, "lr")),
-                Compute(b, Add(), (b, f"update_{b}")))))
+            add("update_biases", *(c for b, d in biases for c in update(b, ColumnSum(), ColumnSum(scaled=True), (d,))))
         return tuple(Step(i, key, layer, tuple(c)) for i, (key, layer, c) in enumerate(steps, 1))
 
     def describe(self) -> str:
         sizes = "→".join(str(s) for s in (self.inputs, *self.hidden, self.outputs))
         return f"{sizes} {self.activation}" + ("" if self.bias else ", no bias") + (
-            "" if self.train_bias or not self.bias else ", frozen bias") + f", loss {self.loss}"
+            "" if self.train_bias or not self.bias else ", frozen bias") + f", loss {self.loss}" + (
+            "" if self.optimizer == "gd" else f", {self.optimizer}")

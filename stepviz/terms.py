@@ -275,7 +275,7 @@ _SYMBOL = {"+": " + ", "-": " − ", "*": "×", "/": "/", "^": "^", ">": ">"}
 
 def text(t: Term) -> list[Part]:
     """The arithmetic of a term: the formula with every cell replaced by its value."""
-    return _merge(_text(t)[0])
+    return merge_literals(_text(t)[0])
 
 
 def _text(t) -> tuple[list[Part], int]:
@@ -320,7 +320,7 @@ def _sum(terms: list[list[Part]]) -> list[Part]:
     return out
 
 
-def _merge(parts: list[Part]) -> list[Part]:
+def merge_literals(parts: list) -> list:
     """Adjacent literal strings joined: fewer pieces in the formula."""
     out: list[Part] = []
     for p in parts:

@@ -108,3 +108,28 @@ def step_sheets(path):
 
 def cell_name(rc):
     return f"{get_column_letter(rc[1])}{rc[0]}"
+
+
+def dump(path, pattern=STEP_SHEET) -> str:
+    """A golden text of the sheets whose names match: every cell's formula (or value, numbers
+    to 12 significant digits), number format and protection, in order."""
+    wf = openpyxl.load_workbook(path)
+    wv = openpyxl.load_workbook(path, data_only=True)
+    lines = []
+    for ws in wf.worksheets:
+        if not pattern.match(ws.title):
+            continue
+        lines.append(f"[{ws.title}]")
+        for row in ws.iter_rows():
+            for c in row:
+                v = c.value
+                if v is None and not c.has_style:
+                    continue
+                if type(v).__name__ == "ArrayFormula":
+                    v = "{" + v.text + "}"
+                cached = wv[ws.title][c.coordinate].value
+                if isinstance(cached, float):
+                    cached = f"{cached:.12g}"
+                lock = "" if c.protection.locked else " unlocked"
+                lines.append(f"{c.coordinate}\t{v}\t{cached}\t{c.number_format}{lock}")
+    return "\n".join(lines) + "\n"

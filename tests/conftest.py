@@ -128,6 +128,10 @@ def lo(preset_books, tmp_path_factory):
     books["poisoned"] = poison(chain, d / "poisoned.xlsx")
     books["edited"] = set_lr(chain, d / "edited.xlsx", 0.5)
     books["last"] = stepviz.write_workbook(stepviz.train("seed-mlp", detail=[1, "last"]), d / "last.xlsx")
+    for optimizer in ("momentum", "adam"):
+        run = stepviz.train("seed-mlp", epochs=20, detail=[1, 2, "last"], optimizer=optimizer)
+        books[optimizer] = stepviz.write_workbook(run, d / f"{optimizer}.xlsx")
+    books["adam-edited"] = set_lr(books["adam"], d / "adam-edited.xlsx", 0.05)
     seed = books["seed-mlp"]
     books["focus23"] = set_focus(seed, d / "focus23.xlsx", 2, 3)
     books["focus99"] = set_focus(seed, d / "focus99.xlsx", 9, 9)

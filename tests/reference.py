@@ -60,9 +60,13 @@ ACTIVATIONS = {
 }
 
 
-def general_loop(X, y, Ws, bs, lr, epochs, activation="sigmoid", loss_kind="error", train_bias=True):
+def general_loop(X, y, Ws, bs, lr, epochs, activation="sigmoid", loss_kind="error", train_bias=True,
+                 optimizer="gd", momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8):
     """Any depth: Ws = [wh1, ..., wout], bs = matching biases or None. Returns one dict per
-    epoch; parameters appear as 'name@start' and 'name@end'."""
+    epoch; parameters and optimizer state appear as 'name@start' and 'name@end'.
+
+    The optimizers step along g = aᵀ·d (minus the loss's gradient): momentum as PyTorch's
+    SGD (buf = μ·buf + g; w += lr·buf), Adam as Kingma & Ba with bias correction."""
     f, df = ACTIVATIONS[activation]
     Ws = [w.copy() for w in Ws]
     bs = None if bs is None else [b.copy() for b in bs]
@@ -71,12 +75,22 @@ def general_loop(X, y, Ws, bs, lr, epochs, activation="sigmoid", loss_kind="erro
     wname = [f"wh{s}" for s in sfx] + ["wout"]
     bname = [f"bh{s}" for s in sfx] + ["bout"]
     history = []
-    for _ in range(epochs):
+    trained = {wname[l]: ("W", l) for l in range(L + 1)}
+    if bs is not None and train_bias:
+        trained.update({bname[l]: ("b", l) for l in range(L + 1)})
+    kinds = {"gd": [], "momentum": ["v"], "adam": ["m", "s"]}[optimizer]
+    state = {f"{k}_{p}": np.zeros_like((Ws if kind == "W" else bs)[l])
+             for p, (kind, l) in trained.items() for k in kinds}
+    for epoch in range(1, epochs + 1):
         rec = {"X": X, "y": y}
+        if optimizer == "adam":
+            rec["t"] = np.array([[float(epoch)]])
         for l in range(L + 1):
             rec[wname[l] + "@start"] = Ws[l].copy()
             if bs is not None:
                 rec[bname[l] + "@start"] = bs[l].copy()
+        for name, value in state.items():
+            rec[name + "@start"] = value.copy()
         acts, zs = [X], []
         for l in range(L + 1):
             z = acts[-1] @ Ws[l] + (bs[l] if bs is not None else 0.0)
@@ -90,12 +104,23 @@ def general_loop(X, y, Ws, bs, lr, epochs, activation="sigmoid", loss_kind="erro
         for l in reversed(range(L)):
             errors[l] = deltas[l + 1] @ Ws[l + 1].T
             deltas[l] = errors[l] * slopes[l]
-        for l in range(L + 1):
-            rec["update_" + wname[l]] = (acts[l].T @ deltas[l]) * lr
-            Ws[l] = Ws[l] + rec["update_" + wname[l]]
-            if bs is not None and train_bias:
-                rec["update_" + bname[l]] = np.sum(deltas[l], axis=0, keepdims=True) * lr
-                bs[l] = bs[l] + rec["update_" + bname[l]]
+        for name, (kind, l) in trained.items():
+            g = acts[l].T @ deltas[l] if kind == "W" else np.sum(deltas[l], axis=0, keepdims=True)
+            params = Ws if kind == "W" else bs
+            if optimizer == "gd":
+                rec["update_" + name] = g * lr
+                params[l] = params[l] + rec["update_" + name]
+                continue
+            rec["g_" + name] = g
+            if optimizer == "momentum":
+                state["v_" + name] = momentum * state["v_" + name] + g
+                params[l] = params[l] + lr * state["v_" + name]
+            else:
+                m = state["m_" + name] = beta1 * state["m_" + name] + (1 - beta1) * g
+                s = state["s_" + name] = beta2 * state["s_" + name] + (1 - beta2) * g * g
+                rec["mhat_" + name] = m / (1 - beta1 ** epoch)
+                rec["shat_" + name] = s / (1 - beta2 ** epoch)
+                params[l] = params[l] + lr * rec["mhat_" + name] / (np.sqrt(rec["shat_" + name]) + eps)
         loss = np.sum(E ** 2) * (1.0 if loss_kind == "sse" else 0.5)
         rec.update(output_layer_input=zs[L], output=acts[-1], E=E, slope_output_layer=slopes[L],
                    d_output=deltas[L], loss=np.array([[loss]]))
@@ -107,5 +132,7 @@ def general_loop(X, y, Ws, bs, lr, epochs, activation="sigmoid", loss_kind="erro
             rec[wname[l] + "@end"] = Ws[l].copy()
             if bs is not None:
                 rec[bname[l] + "@end"] = bs[l].copy()
+        for name, value in state.items():
+            rec[name + "@end"] = value.copy()
         history.append(rec)
     return history

@@ -53,7 +53,7 @@ def same(got, want, where):
         assert got == pytest.approx(want, abs=1e-9, rel=1e-9), where
 
 
-@pytest.mark.parametrize("name", PRESETS + ["chain", "poisoned"])
+@pytest.mark.parametrize("name", PRESETS + ["chain", "poisoned", "momentum", "adam"])
 def test_libreoffice_recalculates_to_the_cached_numbers_and_texts(lo, name):
     original, recalc, _ = lo[name]
     cached = formula_values(original if name != "poisoned" else lo["chain"][0])
@@ -73,7 +73,8 @@ def test_poisoned_cache_was_really_recalculated(lo):
     assert POISON not in set(formula_values(recalc).values())
 
 
-@pytest.mark.parametrize("name", PRESETS + ["chain", "edited", "last", "focus23", "focus99"])
+@pytest.mark.parametrize("name", PRESETS + ["chain", "edited", "last", "focus23", "focus99", "momentum", "adam",
+                                  "adam-edited"])
 def test_no_cell_shows_an_error(lo, name):
     for sheet, cells in lo[name][2].items():
         for rc, seen in cells.items():
@@ -103,7 +104,7 @@ def yellow_and_orange(cells):
     return ({rc for rc, s in cells.items() if s.bg == YELLOW}, {rc for rc, s in cells.items() if s.bg == ORANGE})
 
 
-@pytest.mark.parametrize("name", PRESETS + ["focus23", "focus99", "chain"])
+@pytest.mark.parametrize("name", PRESETS + ["focus23", "focus99", "chain", "momentum", "adam"])
 def test_orange_cells_are_exactly_what_the_yellow_formulas_read(lo, name):
     """As LibreOffice colours them: the conditional formats agree with the formulas."""
     _, recalculated, shown = lo[name]

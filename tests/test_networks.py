@@ -23,7 +23,7 @@ def networks(draw):
     bs = [rng.uniform(-1, 1, size=(1, sizes[l + 1])) for l in range(depth + 1)] if bias else None
     return dict(X=X, y=y, Ws=Ws, bs=bs, hidden=sizes[1:-1], activation=activation,
                 loss=draw(st.sampled_from(["error", "sse"])), train_bias=draw(st.booleans()),
-                lr=draw(st.floats(0.01, 1)), epochs=draw(st.integers(1, 3)))
+                lr=draw(st.floats(0.01, 1)), epochs=draw(st.integers(1, 3)), optimizer="gd")
 
 
 def run_of(p):
@@ -35,7 +35,8 @@ def run_of(p):
     doc = {"data": {"X": p["X"].tolist(), "y": p["y"].tolist()},
            "network": {"hidden": list(p["hidden"]), "bias": p["bs"] is not None,
                        "train_bias": p["train_bias"], "loss": p["loss"], "activation": p["activation"]},
-           "training": {"lr": p["lr"], "epochs": p["epochs"]},
+           "training": {"lr": p["lr"], "epochs": p["epochs"], "optimizer": p["optimizer"],
+                        **p.get("hyper", {})},
            "init": {k: v.tolist() for k, v in init.items()},
            "workbook": {"detail": list(range(1, p["epochs"] + 1))}}
     return stepviz.train(doc)
@@ -46,7 +47,7 @@ def run_of(p):
 def test_engine_equals_an_independent_reference_for_any_network(p):
     run = run_of(p)
     expected = general_loop(p["X"], p["y"], p["Ws"], p["bs"], p["lr"], p["epochs"],
-                            p["activation"], p["loss"], p["train_bias"])
+                            p["activation"], p["loss"], p["train_bias"], p["optimizer"], **p.get("hyper", {}))
     steps_of = {}
     for s in run.steps:
         for r in s.results:
@@ -164,3 +165,35 @@ def test_xor_needs_a_hidden_layer():
 def test_every_preset_has_a_seed_and_a_description():
     for name, line in stepviz.presets().items():
         assert "seed" in line.lower() and len(line) < 110, name
+
+
+@st.composite
+def optimized(draw):
+    """A random network trained by momentum or Adam, biases on, off or frozen."""
+    p = draw(networks())
+    p["optimizer"] = draw(st.sampled_from(["momentum", "adam"]))
+    p["epochs"] = draw(st.integers(1, 4))
+    p["hyper"] = {"momentum": draw(st.floats(0, 0.99)), "beta1": draw(st.floats(0, 0.99)),
+                  "beta2": draw(st.floats(0.5, 0.9999)), "eps": draw(st.sampled_from([1e-8, 1e-4, 0.1]))}
+    return p
+
+
+@settings(max_examples=80, deadline=None)
+@given(optimized())
+def test_momentum_and_adam_equal_an_independent_implementation(p):
+    """Every recorded value (the direction g, the state v or m and s, the bias-corrected m̂
+    and ŝ, t, the parameters) equals the reference to 1e-12, epoch after epoch."""
+    test_engine_equals_an_independent_reference_for_any_network.hypothesis.inner_test(p)
+
+
+def test_gd_is_the_default_and_the_optimizers_add_their_state():
+    gd = stepviz.Network(2, (3,), 1)
+    assert gd.optimizer == "gd" and gd.state() == () and gd.constants() == ("lr",)
+    assert stepviz.Network(2, (3,), 1, optimizer="momentum").state() == ("v_wh", "v_bh", "v_wout", "v_bout")
+    adam = stepviz.Network(2, (3,), 1, train_bias=False, optimizer="adam")
+    assert adam.state() == ("m_wh", "s_wh", "m_wout", "s_wout", "t")  # frozen biases keep no state
+    assert adam.constants() == ("lr", "beta1", "beta2", "eps")
+    with pytest.raises(stepviz.ConfigError, match=r"training.optimizer: expected one of gd, momentum, adam"):
+        stepviz.load_config("seed-mlp", optimizer="sgd")
+    with pytest.raises(stepviz.ConfigError, match=r"training.beta2: expected a finite number from 0 up to"):
+        stepviz.load_config("seed-mlp", optimizer="adam", beta2=1.0)

@@ -59,7 +59,8 @@ class Book:
         self.styles = Styles(wb) if wb is not None else None  # None: only laying out (estimate)
         self.exercise = cfg.exercise
         self.labels = {"X": cfg.x_labels, "y": cfg.y_labels}
-        self.parameters = set(cfg.network.parameters())
+        # what an epoch starts from and hands to the next: the weights and the optimizer's state
+        self.carried = set(cfg.network.parameters()) | set(cfg.network.state()) - {"t"}
         self.first, self.last = cfg.network.producers()
         self.steps = {s.number: s for s in run.steps}
         self.overview = self.msg("sheets.overview")
@@ -124,7 +125,7 @@ class Book:
         if self.first[name] is step:
             return [(epoch, s) for s in self.run.steps if s.number > step.number
                     and any(name in c.operands for c in s.computes)]
-        if self.last[name] is step and name in self.parameters and epoch + 1 in self.run.detail:
+        if self.last[name] is step and name in self.carried and epoch + 1 in self.run.detail:
             return [(epoch + 1, self.first[name])]
         return []
 
@@ -132,4 +133,4 @@ class Book:
         """Columns a result's caption row keeps for its provenance links (the most any
         epoch needs)."""
         counts = [len(self.readers(self.run.detail[0], s, name)) for s in (self.first[name], self.last[name])]
-        return max(counts) + (1 if name in self.parameters else 0)
+        return max(counts) + (1 if name in self.carried else 0)

@@ -1,6 +1,6 @@
 """Where things go on a step sheet: the header rows, then one band of rows per result.
 
-A band holds the result's operands side by side on the left (each its own copy, so every
+A band starts with the result's formula in words, then holds the result's operands side by side on the left (each its own copy, so every
 yellow cell's orange sources sit in its own band) and the result on the right, all results
 of a step aligned in one column; under each result, the row of its arithmetic line. An
 operand that an earlier result of the same step produced is read in place (step 5's
@@ -72,6 +72,7 @@ class Placed:
     result: Block
     operands: tuple[Block, ...]
     line_row: int | None
+    words_row: int | None = None  # the band's formula in words, above its captions
 
 
 class Layout:
@@ -123,6 +124,7 @@ class Layout:
              for c, reads in bands), default=0)
         results: dict[str, Block] = {}
         for c, reads in bands:
+            words, row = row, row + 1  # each band starts with its formula in words
             col, operands, bottom = LEFT, [], row
             has_labels = any(labels.get(o) and not c.op.flipped(k) for k, o in enumerate(c.operands)
                              if reads[k] is None)
@@ -143,7 +145,7 @@ class Layout:
                 self.blocks[-1] = result
             results[c.result] = result
             line = result.row + result.shape[0]
-            self.placed.append(Placed(c, result, tuple(operands), line))
+            self.placed.append(Placed(c, result, tuple(operands), line, words))
             right = max(right, result_col + extent)
             row = max(bottom, line + 1) + 1
         self.height = row

@@ -19,13 +19,16 @@ def write_overview(book, ws) -> None:
         cells.text(r, 0, msg(key))
         r += 1
 
+    if cfg.about:
+        r = _tutorial(book, cells, r + 1)
     r += 1
     cells.text(r, 0, msg("overview.settings"), st.bold)
     detail = run.detail
     chain = _chain(detail)
+    bias = msg("overview.no_bias") if not net.bias else "" if net.train_bias else msg("overview.frozen_bias")
     rows = [
-        ("network", net.describe()),
-        ("layers", " → ".join(str(s) for s in (net.inputs, *net.hidden, net.outputs))),
+        ("network", " → ".join(str(s) for s in (net.inputs, *net.hidden, net.outputs)) + f", {net.activation}"
+         + (f", {bias}" if bias else "")),
         ("samples", len(cfg.X)),
         ("lr", cfg.lr),
         ("epochs", cfg.epochs),
@@ -34,20 +37,24 @@ def write_overview(book, ws) -> None:
         ("history_every", cfg.history_every),
         ("loss", msg("overview.loss_" + net.loss)),
     ]
+    if net.optimizer != "gd":  # plain gradient descent: the tutorial's, nothing to add
+        rows += [("optimizer", msg("overview.optimizer_" + net.optimizer)),
+                 *((name, getattr(cfg, name)) for name in net.constants()[1:])]
     for key, value in rows:
         r += 1
         cells.text(r, LABEL, msg(f"overview.{key}"))
         if isinstance(value, str):
             cells.text(r, VALUE, value)
-        elif key == "lr":
+        elif key in net.constants():  # lr and the optimizer's: read by every step sheet
             cells.put(r, VALUE, "number", value, st.cell("input"))
-            book.constants["lr"] = (value, (r, VALUE))
+            book.constants[key] = (value, (r, VALUE))
+        if key == "lr":
             hint = "overview.lr_exercise" if book.exercise else (
                 ("overview.lr_chain" if len(chain) > 1 else "overview.lr_one")
                 + ("" if len(chain) == len(detail) else "_partial"))
             cells.text(r, VALUE + 1, msg(hint, chain=_epochs(chain), others=_epochs(detail[len(chain):])),
                        st.words)
-        else:
+        elif key not in net.constants() and not isinstance(value, str):
             cells.put(r, VALUE, "number", value, st.left)
 
     r += 2
@@ -97,6 +104,37 @@ def write_overview(book, ws) -> None:
     cells.text(0, 12, " ")  # LibreOffice crops a one-page PDF to used cells
     ws.protect()
     cells.flush(ws)
+
+
+def _tutorial(book, cells, r) -> int:
+    """The preset's tutorial: its title, its names against the sheets', what it reports
+    against what this workbook shows, and why they differ."""
+    run, cfg, msg, st = book.run, book.config, book.msg, book.styles
+    about = cfg.about
+    cells.text(r, 0, msg("tutorial.heading"), st.bold)
+    if "tutorial" in about:
+        r += 1
+        cells.text(r, 0, msg(f"tutorials.{about['tutorial']}.title"))
+    if "names" in about:
+        r += 1
+        cells.text(r, 0, msg("tutorial.names") if about["names"] else msg("tutorial.same_names"))
+        for theirs, ours in about["names"].items():
+            r += 1
+            cells.text(r, LABEL, theirs, st.header)
+            cells.text(r, VALUE, "→ " + ours)
+    if "result" in about and not book.exercise:  # stepviz's results would give answers away
+        values = dict(outputs=_numbers(run.output.ravel()), loss=f"{run.loss:.6g}", seed=cfg.seed,
+                      epochs=cfg.epochs, weights=_numbers(run.params["wout"].ravel()),
+                      labels=", ".join(cfg.x_labels or ()),
+                      prediction=_numbers(run.predict(cfg.predict).ravel()) if cfg.predict is not None else "")
+        for part in ("reported", "differs"):
+            r += 1
+            cells.text(r, 0, msg(f"results.{about['result']}.{part}", **values))
+    return r + 1
+
+
+def _numbers(values) -> str:
+    return ", ".join(f"{v:.8g}" for v in values[:12]) + (", …" if len(values) > 12 else "")
 
 
 def _predictions(book, cells, r) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..display import shown
-from ..terms import I, J, Cell, Index, Value, excel, is_array, text
+from ..terms import I, J, Cell, Index, Value, excel, is_array, merge_literals, text
 from .core import Cells, absolute
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
@@ -72,7 +72,9 @@ class StepSheet:
         n = len(book.run.steps)
         self.put_text(TITLE, 0, msg("sheet.title", epoch=self.epoch, step=step.number, steps=n,
                                     title=book.title(step)), st.title)
-        self.put_text(WORDS, 0, ";   ".join(c.words(msg) for c in step.computes), st.words)
+        # all the step's formulas; each band repeats its own, so this long line may run past
+        # the printed page without loss
+        self.cells.text(WORDS, 0, ";   ".join(c.words(msg) for c in step.computes), st.words)
         legend = "sheet.legend_given" if step.given else ("sheet.legend_exercise" if book.exercise else "sheet.legend")
         self.put_text(LEGEND, 0, msg(legend), None)
         notes = self.notes()
@@ -92,8 +94,11 @@ class StepSheet:
     def notes(self) -> list[str]:
         """What the sheet says about itself: where the tutorial differs, where values come from."""
         book, msg, cfg = self.book, self.msg, self.book.config
-        out = [msg(f"notes.{c.result}") for c in self.step.computes if msg.get(f"notes.{c.result}")]
+        keys = dict.fromkeys(f"notes.{k}" for c in self.step.computes for k in (c.result, getattr(c.op, "key", "")))
+        out = [msg(k) for k in keys if msg.get(k)]
         detail = book.run.detail
+        if any(c.op.what == "state_start" for c in self.step.computes if self.step.given):
+            out.append(msg("notes.state_start"))
         if any(c.op.what == "start_value" for c in self.step.computes if self.step.given):
             if self.epoch == detail[0]:
                 if self.epoch > 1:
@@ -119,11 +124,17 @@ class StepSheet:
         first = self.epoch == detail[0]
         for p in self.lay.placed:
             block, name = p.result, p.result.name
-            fmt_role, link = "input", None
-            if name in book.parameters:
+            fmt_role, link, plus = "input", None, ""
+            if name in book.carried:
                 if not first:
                     if self.epoch - 1 in detail:
                         link = (self.epoch - 1, book.last[name])
+                    else:
+                        fmt_role = "trained"
+            elif p.compute.op.what == "epoch":  # t: the previous epoch's, plus one
+                if not first:
+                    if self.epoch - 1 in detail:
+                        link, plus = (self.epoch - 1, self.step), "+1"
                     else:
                         fmt_role = "trained"
             elif not first:
@@ -137,7 +148,7 @@ class StepSheet:
                         origin = book.result_block(link[1], name)
                         cell = book.address(link[1], origin, i, j)
                         f = "=" + quote_sheetname(book.sheet_name(link[0], link[1])) + "!" + xl_rowcol_to_cell(*cell)
-                        self.cells.put(*block.cell(i, j), "formula", f, fmt, v)
+                        self.cells.put(*block.cell(i, j), "formula", f + plus, fmt, v)
                     else:
                         self.cells.put(*block.cell(i, j), "number", v, fmt)
 
@@ -151,6 +162,7 @@ class StepSheet:
                 for i in range(b.shape[0]):
                     for j in range(b.shape[1]):
                         self.cells.put(*b.cell(i, j), "formula", self.where(b, i, j), fmt, float(self.values[b][i, j]))
+            self.cells.text(p.words_row, LEFT, p.compute.words(self.msg), self.styles.words)
             self.results(p)
         self.highlight()
         if not book.exercise:
@@ -352,12 +364,15 @@ def arithmetic(p, shown_of, values_of=None, focus=(0, 0)) -> tuple[str, str | No
         return str(pos + 1), pos
 
     parts = text(p.compute.op.spell(I, J, [b.shape for b in p.operands])) + [" = ", Value(Cell(-1, I, J))]
+    # the focus row and column themselves; a result with one row (or column) has a fixed one
+    head = [f"{block.name}[", index(I), ",", index(J), "] = "]
+    head = [p[0] if isinstance(p, tuple) and p[0] == "1" else p for p in head]
     pieces, cached = [], []
-    for part in [f"{block.name}[", index(I), ",", index(J), "] = "] + parts:
+    for part in merge_literals(head + parts):
         if isinstance(part, str):
             pieces.append('"' + part.replace('"', '""') + '"')
             cached.append(part)
-        elif isinstance(part, tuple):  # the focus row or column itself
+        elif isinstance(part, tuple):
             pieces.append(part[0])
             cached.append(str(part[1] + 1))
         else:
@@ -375,3 +390,4 @@ def arithmetic(p, shown_of, values_of=None, focus=(0, 0)) -> tuple[str, str | No
                 s = fmt.text(value)
                 cached.append(f"({s})" if part.wrap and value < 0 else s)
     return "=" + "&".join(pieces), ("".join(cached) if values_of is not None else None)
+
