@@ -132,6 +132,11 @@ def lo(preset_books, tmp_path_factory):
         run = stepviz.train("seed-mlp", epochs=20, detail=[1, 2, "last"], optimizer=optimizer)
         books[optimizer] = stepviz.write_workbook(run, d / f"{optimizer}.xlsx")
     books["adam-edited"] = set_lr(books["adam"], d / "adam-edited.xlsx", 0.05)
+    from stepviz.text import languages
+
+    for lang in languages():
+        if lang != "en":  # the other languages, recalculated too (CJK fonts in CI for the renders)
+            books[lang] = stepviz.write_workbook(stepviz.train("seed-mlp", lang=lang, detail=[1, 2]), d / f"{lang}.xlsx")
     seed = books["seed-mlp"]
     books["focus23"] = set_focus(seed, d / "focus23.xlsx", 2, 3)
     books["focus99"] = set_focus(seed, d / "focus99.xlsx", 9, 9)

@@ -192,11 +192,14 @@ class StepSheet:
 
         hidden = book.answer_cell(step, block)
         focus = book.focus(block)
+        cache = book.formulas  # the same layout in every epoch: spelled once per cell and form
         for i in range(block.shape[0]):
             for j in range(block.shape[1]):
                 t = p.compute.op.cell_term(i, j, shapes, operand_values)
-                formula, v = "=" + excel(t, addr, span), float(values[i, j])
-                kind = "dynamic_array_formula" if is_array(t) else "formula"
+                key = (block, t)
+                if key not in cache:
+                    cache[key] = ("=" + excel(t, addr, span), "dynamic_array_formula" if is_array(t) else "formula")
+                (formula, kind), v = cache[key], float(values[i, j])
                 if hidden is not None and (i, j) == focus:
                     self.cells.put(*block.cell(i, j), "blank", None, st.cell("answer", self.shown[block].num_format))
                     self.cells.put(*hidden, kind, formula, st.hidden, v)
