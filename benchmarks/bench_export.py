@@ -8,10 +8,10 @@ import tempfile
 from pathlib import Path
 
 import openpyxl
-import xlsxwriter
 
 import stepviz
 from common import interleaved
+from direct import write_direct
 from stepviz.workbook import IN_MEMORY_CELLS, estimate
 
 
@@ -55,57 +55,6 @@ def cells_of(path):
         sheets.append((ws.title, rows, {"cf": cf, "dv": dv, "names": names, "widths": widths,
                                         "protect": bool(ws.protection.sheet), "chart": bool(ws._charts)}))
     return sheets
-
-
-def write_direct(sheets, path, in_memory):
-    wb = xlsxwriter.Workbook(path, {"strings_to_formulas": False, "strings_to_urls": False,
-                                    **({"in_memory": True} if in_memory else {"constant_memory": True})})
-    formats, fills = {}, {}
-    for _, rows, _ in sheets:
-        for *_, key in rows:
-            if key not in formats:
-                fill, num, bold, italic, font, border, locked = key
-                spec = {"num_format": num, "bold": bold, "italic": italic, "locked": locked}
-                if fill:
-                    spec.update(bg_color="#" + fill, pattern=1)
-                if font:
-                    spec.update(font_color="#" + font)
-                if border:
-                    spec.update(border=1)
-                formats[key] = wb.add_format(spec)
-    for title, rows, extra in sheets:
-        ws = wb.add_worksheet(title)
-        for lo, hi, width in extra["widths"]:
-            ws.set_column(lo - 1, hi - 1, width)
-        for r, c, kind, content, value, key in rows:
-            f = formats[key]
-            if kind == "formula":
-                ws.write_formula(r, c, content, f, value)
-            elif kind == "array":
-                ws.write_dynamic_array_formula(r, c, r, c, content, f, value)
-            elif kind == "url":
-                ws.write_url(r, c, content, f, value)
-            elif kind == "string":
-                ws.write_string(r, c, content, f)
-            elif kind == "number":
-                ws.write_number(r, c, content, f)
-            else:
-                ws.write_blank(r, c, None, f)
-        for sqref, formula, fill in extra["cf"]:
-            if fill not in fills:
-                fills[fill] = wb.add_format({"bg_color": "#" + (fill or "FFFFFF")})
-            ws.conditional_format(sqref, {"type": "formula", "criteria": "=" + formula, "format": fills[fill]})
-        for sqref, prompt in extra["dv"]:
-            ws.data_validation(sqref, {"validate": "integer", "criteria": ">=", "value": 1, "input_message": prompt})
-        for name, ref in extra["names"]:
-            wb.define_name(f"'{title}'!{name}", "=" + ref)
-        if extra["protect"]:
-            ws.protect()
-        if extra["chart"]:
-            chart = wb.add_chart({"type": "scatter", "subtype": "straight"})
-            chart.add_series({"values": [title, 20, 1, 20 + 1000, 1], "categories": [title, 20, 0, 20 + 1000, 0]})
-            ws.insert_chart(1, 0, chart)
-    wb.close()
 
 
 def main(tiny=False):

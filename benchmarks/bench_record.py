@@ -1,5 +1,5 @@
 """Recording: stepviz.train with every step of every epoch recorded, against the plain
-seed loop (the tutorial's numpy code, written here), in the same process."""
+seed loop (the tutorial's numpy code, in direct.py), in the same process."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,28 +8,7 @@ import numpy as np
 
 import stepviz
 from common import interleaved
-
-
-def seed_loop(X, y, wh, bh, wout, bout, lr, epochs):
-    """The tutorial's loop (seed 003) with nothing recorded; any depth, like the engine."""
-    Ws, bs = [w.copy() for w in (*wh, wout)], [b.copy() for b in (*bh, bout)]
-    L = len(Ws) - 1
-    for _ in range(epochs):
-        acts = [X]
-        for l in range(L + 1):
-            acts.append(1 / (1 + np.exp(-(np.dot(acts[-1], Ws[l]) + bs[l]))))
-        output = acts[-1]
-        E = y - output
-        d = E * (output * (1 - output))
-        deltas = [d]
-        for l in range(L, 0, -1):
-            a = acts[l]
-            d = d.dot(Ws[l].T) * (a * (1 - a))
-            deltas.insert(0, d)
-        for l in range(L + 1):
-            Ws[l] += acts[l].T.dot(deltas[l]) * lr
-            bs[l] += np.sum(deltas[l], axis=0, keepdims=True) * lr
-    return Ws, bs
+from direct import seed_loop
 
 
 def net_150(seed=0):

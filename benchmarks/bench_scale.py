@@ -49,8 +49,39 @@ def read_back(path):
     return out
 
 
+def default_run_ratio(tiny=False):
+    """The default `stepviz run`, whole process, against a script that trains the same network
+    as the tutorial does and writes the same workbook directly with XlsxWriter (direct.py)."""
+    import pickle
+
+    import stepviz
+    from bench_export import cells_of
+    from common import interleaved
+    from stepviz.engine import initial_parameters
+    from stepviz.workbook import IN_MEMORY_CELLS, estimate
+
+    extra = ["--epochs", "50"] if tiny else []
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        ours = [sys.executable, "-m", "stepviz", "run", "-q", "-o", "ours.xlsx", *extra]
+        subprocess.run(ours, cwd=d, check=True, stdout=subprocess.DEVNULL)
+        config = stepviz.load_config("seed-mlp", epochs=50 if tiny else None)
+        init = initial_parameters(config)
+        job = {"training": (config.X, config.y, [init["wh"]], [init["bh"]], init["wout"], init["bout"], config.lr,
+                            config.epochs),
+               "sheets": cells_of(d / "ours.xlsx"), "in_memory": estimate(config).cells <= IN_MEMORY_CELLS}
+        with open(d / "job.pickle", "wb") as f:
+            pickle.dump(job, f)
+        direct = [sys.executable, str(Path(__file__).with_name("direct.py")), "job.pickle", "base.xlsx"]
+        run = lambda cmd: subprocess.run(cmd, cwd=d, check=True, stdout=subprocess.DEVNULL)  # noqa: E731
+        base, mine = interleaved(lambda: run(direct), lambda: run(ours), 1 if tiny else 7)
+    print(f"e2e  stepviz run (default) {mine:.2f} s, direct numpy + XlsxWriter script {base:.2f} s, "
+          f"ratio {mine / base:.2f} (target <= 1.3)")
+    return {"stepviz_s": mine, "baseline_s": base, "ratio": mine / base, "target": 1.3}
+
+
 def main(tiny=False):
-    results = {}
+    results = {"default run ratio": default_run_ratio(tiny)}
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         t = time.perf_counter()
