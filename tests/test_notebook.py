@@ -1,16 +1,20 @@
 """The notebook view (``Run.show_step``) shows what LibreOffice shows on the step sheet: the
 same blocks under the same captions, the same numbers, the same yellow and orange cells
-for the same focus, the same arithmetic line."""
+for the same focus, the same arithmetic line; and the example notebook runs."""
 import re
 import subprocess
 import sys
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
 import stepviz
 from book import ORANGE, YELLOW, step_sheets
 from conftest import PRESETS
+
+ROOT = Path(__file__).parent.parent
+NOTEBOOK = ROOT / "examples" / "explore.ipynb"
 
 
 class _View(HTMLParser):
@@ -200,3 +204,35 @@ def test_import_stepviz_and_training_import_neither_pandas_nor_jinja2():
             "sys.exit(sorted({'pandas', 'jinja2'} & set(sys.modules)) or 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_readme_notebook_example_is_real():
+    import doctest
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## In a notebook", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert "examples/explore.ipynb" in section
+    test = doctest.DocTestParser().get_doctest(block, {}, "README: In a notebook", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False) == (0, len(test.examples)) and test.examples
+
+
+def test_the_example_notebook_runs(tmp_path, monkeypatch):
+    import nbclient
+    import nbformat
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # nothing written to $HOME
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)  # committed cleared
+    assert any("run.show_step(3)" in c.source for c in code)
+    # raises CellExecutionError on the first cell that fails
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    shown = [o["data"]["text/html"] for c in code for o in c.outputs if "text/html" in o.get("data", {})]
+    views = [s for s in shown if 'class="stepviz-step"' in s]
+    assert len(views) == 2 and all(f"#{YELLOW}" in v and f"#{ORANGE}" in v for v in views)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
