@@ -7,6 +7,10 @@ non-zero value shows two significant digits), or scientific notation for tiny va
 Each ``Shown`` gives the cell's number format, the spreadsheet expression that spells a
 value the same way (``FIXED`` and ``&""``, which follow the reader's locale, unlike
 ``TEXT`` with a format code), and that text computed in Python for the cached value.
+
+The arithmetic line (``hidden_layer_input[1,1] = 1×0.637 + … + 0.857 = 2.101``) is spelled
+once, by ``line_parts``; ``line_text`` reads it at a focus. The workbook caches that text
+under its live formula, and the notebook view shows it.
 """
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
+
+from .terms import I, J, Cell, Index, Value, text
 
 MAX_DECIMALS = 6  # beyond this, scientific notation: 4.5E-7 reads better than 0.00000045
 
@@ -79,3 +85,30 @@ def shown(values, decimals: int = 3) -> Shown:
     nonzero = np.abs(v[(v != 0) & np.isfinite(v)])
     need = max(decimals, 1 - math.floor(math.log10(nonzero.min()))) if nonzero.size else decimals
     return Shown("fixed", need) if need <= max(decimals, MAX_DECIMALS) else Shown("sci")
+
+
+def line_parts(name: str, op, shapes) -> list:
+    """The arithmetic line of result ``name`` = ``op`` over operands of ``shapes`` (as shown),
+    at the symbolic cell (I, J): literal strings, the indices ``I`` and ``J`` themselves (the
+    focus row and column), and the ``Value`` of each cell read (k = -1: the result)."""
+    return ([f"{name}[", I, ",", J, "] = "] + text(op.spell(I, J, shapes))
+            + [" = ", Value(Cell(-1, I, J))])
+
+
+def line_text(parts: list, focus: tuple[int, int], shown_of, values_of) -> str:
+    """The text of ``line_parts`` at ``focus`` (0-based, within the result's shape), each
+    value spelled as its block shows it: ``shown_of(k)`` is operand k's ``Shown``,
+    ``values_of(k)`` its array as shown (k = -1: the result's)."""
+    at = lambda pos: focus[0] if pos is I else focus[1] if pos is J else pos  # noqa: E731
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, Index):
+            out.append(str(at(part) + 1))
+        else:
+            c = part.cell
+            value = float(values_of(c.k)[at(c.r), at(c.c)]) * (-1 if part.term is not c else 1)
+            s = shown_of(c.k).text(value)
+            out.append(f"({s})" if part.wrap and value < 0 else s)
+    return "".join(out)

@@ -21,6 +21,8 @@ from .steps import Step
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .notebook import StepView
+
 
 class TrainingError(StepvizError):
     """Training produced a value that is not a finite number."""
@@ -68,6 +70,14 @@ class Run:
         except ValueError:
             raise KeyError(f"epoch {epoch} is not detailed; detailed epochs: {self.detail}") from None
         return self.values[(step, name)][slot]
+
+    def show_step(self, step: int, epoch: int | None = None, focus=None) -> "StepView":
+        """Step ``step`` (1, 2, ...) of a detailed epoch (default: the first) as its sheet shows
+        it, for Jupyter: operands and results under their captions, the focus cell (row, col,
+        from 1; default ``config.focus``) yellow, its sources orange, and its arithmetic."""
+        from .notebook import StepView
+
+        return StepView(self, step, epoch, focus)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Outputs of the trained network (parameters after the last update) for new inputs."""

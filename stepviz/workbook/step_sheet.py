@@ -13,8 +13,8 @@ import math
 import numpy as np
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from ..display import shown
-from ..terms import I, J, Cell, Index, Value, excel, is_array, merge_literals, text
+from ..display import line_parts, line_text, shown
+from ..terms import I, J, Cell, Index, excel, is_array, merge_literals
 from .core import Cells, absolute
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
@@ -353,44 +353,37 @@ def _or(conds: list[str]) -> str:
 
 def arithmetic(p, shown_of, values_of=None, focus=(0, 0)) -> tuple[str, str | None]:
     """The arithmetic line of a placed result: (its formula, the text it computes at
-    ``focus``; None without ``values_of``). The formula reads the focus cells by name."""
+    ``focus``; None without ``values_of``). The formula reads the focus cells by name; both
+    are spelled from ``display.line_parts``."""
     block = p.result
     rows, cols = block.shape
-    fi, fj = focus
+    block_of = lambda k: block if k == -1 else p.operands[k]  # noqa: E731
 
-    def index(pos) -> tuple[str, int]:
-        """(the spreadsheet's 1-based index, the 0-based index at ``focus``)."""
+    def index(pos) -> str:
+        """The spreadsheet's 1-based index of a row or column."""
         if pos is I:
-            return ("1" if rows == 1 else f"MIN(focus_row,{rows})"), fi
+            return "1" if rows == 1 else f"MIN(focus_row,{rows})"
         if pos is J:
-            return ("1" if cols == 1 else f"MIN(focus_col,{cols})"), fj
-        return str(pos + 1), pos
+            return "1" if cols == 1 else f"MIN(focus_col,{cols})"
+        return str(pos + 1)
 
-    parts = text(p.compute.op.spell(I, J, [b.shape for b in p.operands])) + [" = ", Value(Cell(-1, I, J))]
-    # the focus row and column themselves; a result with one row (or column) has a fixed one
-    head = [f"{block.name}[", index(I), ",", index(J), "] = "]
-    head = [p[0] if isinstance(p, tuple) and p[0] == "1" else p for p in head]
-    pieces, cached = [], []
-    for part in merge_literals(head + parts):
+    parts = line_parts(block.name, p.compute.op, [b.shape for b in p.operands])
+    # a result with one row (or column) has a fixed focus row (or column): literal text
+    fixed = merge_literals(["1" if isinstance(x, Index) and index(x) == "1" else x for x in parts])
+    pieces = []
+    for part in fixed:
         if isinstance(part, str):
             pieces.append('"' + part.replace('"', '""') + '"')
-            cached.append(part)
-        elif isinstance(part, tuple):
-            pieces.append(part[0])
-            cached.append(str(part[1] + 1))
+        elif isinstance(part, Index):  # the focus row or column itself
+            pieces.append(index(part))
         else:
             c = part.cell
-            b = block if c.k == -1 else p.operands[c.k]
-            (r, ci), (k, cj) = index(c.r), index(c.c)
-            expr = xl_rowcol_to_cell(*b.cell(0, 0), True, True) if b.size == 1 else f"INDEX({b.range},{r},{k})"
-            negative = part.term is not c  # minus the cell: EXP(-2.101)
-            expr = "-" + expr if negative else expr
-            fmt = shown_of(b)
-            t = fmt.excel(expr)
+            b = block_of(c.k)
+            expr = xl_rowcol_to_cell(*b.cell(0, 0), True, True) if b.size == 1 else \
+                f"INDEX({b.range},{index(c.r)},{index(c.c)})"
+            expr = "-" + expr if part.term is not c else expr  # minus the cell: EXP(-2.101)
+            t = shown_of(b).excel(expr)
             pieces.append(f'IF({expr}<0,"("&{t}&")",{t})' if part.wrap else t)
-            if values_of is not None:
-                value = float(values_of(b)[ci, cj]) * (-1 if negative else 1)
-                s = fmt.text(value)
-                cached.append(f"({s})" if part.wrap and value < 0 else s)
-    return "=" + "&".join(pieces), ("".join(cached) if values_of is not None else None)
-
+    cached = None if values_of is None else line_text(
+        parts, focus, lambda k: shown_of(block_of(k)), lambda k: values_of(block_of(k)))
+    return "=" + "&".join(pieces), cached
