@@ -81,7 +81,7 @@ def templates():
 def presets() -> dict[str, str]:
     """Preset name -> one-line description (the first comment line of its file)."""
     out = {}
-    for f in sorted(templates().iterdir(), key=lambda f: f.name):
+    for f in sorted(templates().iterdir(), key=lambda f: f.name.removesuffix(".toml")):
         if f.name.endswith(".toml") and f.name != "style.toml":
             first = f.read_text(encoding="utf-8").splitlines()[0]
             out[f.name[:-5]] = first.lstrip("# ").strip()

@@ -24,7 +24,8 @@ def test_readme_step_table_is_the_engines():
 def test_readme_pictures_exist():
     for name in re.findall(r"\]\((docs/[^)]+\.png)\)", README):
         assert (Path(__file__).parent.parent / name).is_file(), name
-    assert "docs/step-11.png" in README
+    for picture in ("step-3", "step-11", "focus-moved", "exercise", "zh-step-3", "optimizers"):
+        assert f"docs/{picture}.png" in README, picture
 
 
 def test_readme_lists_every_dependency():
@@ -37,13 +38,16 @@ def test_readme_lists_every_dependency():
         assert f"**{name}**" in README, f"README does not say why {name} is a dependency"
 
 
-def test_readme_quotes_the_real_step_11_formula(seed_book):
-    from book import YELLOW, step_sheets
+def test_readme_quotes_the_real_formulas(seed_book):
+    from book import step_sheets
 
-    s = next(x for x in step_sheets(seed_book) if x.title == "1.11 update weights")
-    first_yellow = min(rc for rc, f in s.fills.items() if f == YELLOW)
-    assert f"`{s.formulas[first_yellow]}`" in README
-
+    sheets = {x.title: x for x in step_sheets(seed_book)}
+    for title, name, updated in (("1.03 hidden input", "hidden_layer_input", False),
+                                 ("1.11 update weights", "wout", True),
+                                 ("1.04 hidden activations", "hiddenlayer_activations", False)):
+        s = sheets[title]
+        focus = s.block(name, updated=updated, linked=False).top_left  # the default focus (1, 1)
+        assert f"`{s.formulas[focus]}`" in README, (title, s.formulas[focus])
 
 def test_readme_has_a_row_for_every_preset():
     for name in stepviz.presets():
