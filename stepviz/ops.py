@@ -104,6 +104,11 @@ class Op:
         """The spelling of cell (i, j) given the operands' recorded values (as shown)."""
         return self.spell(i, j, shapes)
 
+    def form(self, i, j, operands) -> int:
+        """Which spelling cell (i, j) needs for these values: 0 for ``spell``; another number
+        for another form (the overflow-safe sigmoid). Cheap: decides without spelling."""
+        return 0
+
     def pattern(self, shape, shapes):
         """Per operand, the cells that result cell (I, J) reads (stepviz.terms.Pattern);
         ``shape`` is the result's, ``shapes`` the operands' as shown."""
@@ -178,8 +183,11 @@ class Activate(Op):
     def spell(self, i, j, shapes):
         return self.fn.spell(x(0, i, j))
 
+    def form(self, i, j, operands) -> int:
+        return int(self.fn.safe_spell is not None and operands[0][i, j] < self.fn.safe_below)
+
     def cell_term(self, i, j, shapes, operands):
-        if self.fn.safe_spell is not None and operands[0][i, j] < self.fn.safe_below:
+        if self.form(i, j, operands):
             return self.fn.safe_spell(x(0, i, j))  # EXP(-z) would overflow in the sheet
         return self.spell(i, j, shapes)
 

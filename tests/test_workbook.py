@@ -92,7 +92,7 @@ def test_produced_cells_are_formulas_over_the_same_sheet(preset):
                 assert f is not None and "!" not in f, f"{s.title}: {b.name} {rc} is not a same-sheet formula"
                 assert refs(f) <= set(s.values), f"{s.title}!{cell_name(rc)} reads an empty cell"
         for b in s.blocks:  # operand copies: links to the sheet that made them
-            if b.linked and b.name != "lr":
+            if b.linked and b.name not in run.config.network.constants():
                 assert all("!" in s.formulas[rc] for rc in b.cells()), (s.title, b.name)
 
 
@@ -102,8 +102,8 @@ def test_step_sheet_values_equal_the_trace(preset):
     checked = 0
     for s in sheets:
         for b in s.blocks:
-            if b.name == "lr":  # a link to the Overview's lr, not a traced value
-                assert s.matrix(b) == [[run.config.lr]]
+            if b.name in run.config.network.constants():  # lr, beta1, ...: links to the Overview
+                assert s.matrix(b) == [[run.config.constants()[b.name]]]
                 continue
             listed = trace[(trace.epoch == s.epoch) & (trace.name == b.name)]
             # an updated parameter is the later listing; everything else the first

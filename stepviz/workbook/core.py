@@ -69,7 +69,7 @@ class Book:
         self.width = {s.number: self.min_width(s) for s in run.steps}
         self.layouts = {s.number: Layout(s, run.shapes, self.labels, self.caption, self.link_count,
                                          self.width[s.number]) for s in run.steps}
-        self.formulas: dict = {}  # (result block, cell term) -> (formula, kind), see step_sheet
+        self.formulas: dict = {}  # (step, result's place, i, j, form) -> (formula, kind), see step_sheet
         # the values a sheet reads from the Overview: name -> (value, (row, col)), set there
         self.constants: dict[str, tuple[float, tuple[int, int]]] = {}
 

@@ -193,11 +193,12 @@ class StepSheet:
         hidden = book.answer_cell(step, block)
         focus = book.focus(block)
         cache = book.formulas  # the same layout in every epoch: spelled once per cell and form
+        op = p.compute.op
         for i in range(block.shape[0]):
             for j in range(block.shape[1]):
-                t = p.compute.op.cell_term(i, j, shapes, operand_values)
-                key = (block, t)
+                key = (step.number, block.row, block.col, i, j, op.form(i, j, operand_values))
                 if key not in cache:
+                    t = op.cell_term(i, j, shapes, operand_values)
                     cache[key] = ("=" + excel(t, addr, span), "dynamic_array_formula" if is_array(t) else "formula")
                 (formula, kind), v = cache[key], float(values[i, j])
                 if hidden is not None and (i, j) == focus:
