@@ -72,21 +72,22 @@ def comparison(work: Path) -> Path:
         histories[optimizer] = stepviz.read_history(book)
     path = work / "optimizers.xlsx"
     wb = xlsxwriter.Workbook(path)
-    ws = wb.add_worksheet("Loss")
-    ws.write_row(0, 0, ["epoch", *histories])
+    ws = wb.add_worksheet("Loss")  # the chart alone; the numbers on a sheet of their own
+    data = wb.add_worksheet("Data")
+    data.write_row(0, 0, ["epoch", *histories])
     epochs = histories["gd"].epoch.tolist()
     for i, epoch in enumerate(epochs, 1):
-        ws.write_row(i, 0, [epoch, *(float(h.loss.iloc[i - 1]) for h in histories.values())])
+        data.write_row(i, 0, [epoch, *(float(h.loss.iloc[i - 1]) for h in histories.values())])
     chart = wb.add_chart({"type": "scatter", "subtype": "straight"})
     for k, name in enumerate(histories, 1):
-        chart.add_series({"name": name, "categories": ["Loss", 1, 0, len(epochs), 0],
-                          "values": ["Loss", 1, k, len(epochs), k], "line": {"width": 2}})
+        chart.add_series({"name": name, "categories": ["Data", 1, 0, len(epochs), 0],
+                          "values": ["Data", 1, k, len(epochs), k], "line": {"width": 2}})
     chart.set_title({"name": "seed-mlp: loss per epoch (log scale)"})
     chart.set_x_axis({"name": "epoch", "min": 0, "max": epochs[-1]})
     chart.set_y_axis({"name": "loss", "log_base": 10})
     chart.set_size({"width": 720, "height": 360})
-    ws.insert_chart(0, 5, chart)
-    ws.set_column(0, 3, 1)  # the numbers out of the picture's way
+    ws.insert_chart(0, 0, chart)
+    ws.write_string(18, 11, " ")  # the page spans the chart (LibreOffice crops to used cells)
     wb.close()
     return path
 

@@ -165,7 +165,10 @@ class StepSheet:
             self.cells.text(p.words_row, LEFT, p.compute.words(self.msg), self.styles.words)
             self.results(p)
         self.highlight()
-        if not book.exercise:
+        if book.exercise:  # the focus is fixed: the answer cells are where it is
+            for name, value in zip(("focus_row", "focus_col"), book.config.focus):
+                book.wb.define_name(f"{quote_sheetname(self.ws.name)}!{name}", f"={value}")
+        else:
             self.focus_cells()
 
     def results(self, p):
