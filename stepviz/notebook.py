@@ -66,15 +66,7 @@ class StepView:
         self.focus_label = msg("sheet.focus")
         self.layout = lay = book.layouts[self.step.number]
 
-        def value(block):
-            if block.name == "lr":  # not a step's result: the Overview's cell
-                v = np.array([[run.config.lr]])
-            else:  # a copy reads where its value was made (a parameter: its start value)
-                made = self.step if block.role == "out" else book.producer(block.name)
-                v = run.value(self.epoch, made.number, block.name)
-            return v.T if block.transposed else v
-
-        self.values = {b: value(b) for b in lay.blocks}
+        self.values = {b: book.value(self.epoch, self.step, b) for b in lay.blocks}
         self.shown = {b: shown(v, run.config.decimals) for b, v in self.values.items()}
         self.colours = {b: np.full(b.shape, "", dtype=object) for b in lay.blocks}
         self.lines: list[str] = []

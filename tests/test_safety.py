@@ -73,7 +73,7 @@ def test_each_bad_config_is_one_line_exit_2_and_nothing_left(tmp_path, case):
     (["run", "-o", "/proc/stepviz.xlsx", "--epochs", "1"], "/proc: cannot write here"),
     (["run", "-o", "missing/x.xlsx"], "missing: no such folder for the output"),
     (["run", "-o", "sub"], "sub: is a directory"),
-    (["run", "nope"], "unknown preset 'nope'; presets are: or-gate, seed-mlp, single-neuron, two-layer, virus, xor"),
+    (["run", "nope"], "unknown preset 'nope'; presets are: or-gate, seed-mlp, seed-mlp-adam, seed-mlp-momentum, single-neuron, two-layer, virus, xor"),
 ])
 def test_bad_output_paths_and_presets(tmp_path, args, message):
     (tmp_path / "sub").mkdir()

@@ -343,3 +343,15 @@ def test_constant_memory_mode_writes_the_same_cells_as_in_memory(tmp_path, seed_
 
     assert cells(memory) == cells(streamed)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again.xlsx", "memory.xlsx", "streamed.xlsx"]
+
+
+def test_long_products_are_one_cell_array_formulas(preset_books):
+    """MMULT written as a one-cell array formula: Excel 365 shows it as written, without an
+    implicit-intersection @ (LibreOffice recalculates it to the cached value: test_libreoffice)."""
+    run, path = preset_books["wide-ranges"]
+    ws = openpyxl.load_workbook(path)["1.03 hidden input"]
+    cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
+    mmult = [c for c in cells if "MMULT(" in str(getattr(c.value, "text", c.value))]
+    assert mmult and all(type(c.value).__name__ == "ArrayFormula" and c.value.ref == c.coordinate for c in mmult)
+    with zipfile.ZipFile(path) as z:
+        assert "xl/metadata.xml" in z.namelist()  # dynamic-array metadata: no @ in Excel 365

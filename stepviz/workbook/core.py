@@ -2,6 +2,7 @@
 needs to know about the run (messages, formats, layouts, sheet names, where values live)."""
 from __future__ import annotations
 
+import numpy as np
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..errors import StepvizError
@@ -97,6 +98,17 @@ class Book:
         """The step whose result ``name`` an operand of that name reads (start values for
         parameters: an update is only read by the next epoch)."""
         return self.first[name]
+
+    def value(self, epoch: int, step, block: Block):
+        """The numbers of a block of ``step``'s sheet in ``epoch``, as the block shows them: a
+        result's, an operand copy's (where it was made: a parameter's start value), or lr's
+        and the optimizer's values from the Overview."""
+        constants = self.config.constants()
+        if block.name in constants:
+            return np.array([[constants[block.name]]])
+        made = step if block.role == "out" else self.producer(block.name)
+        v = self.run.value(epoch, made.number, block.name)
+        return v.T if block.transposed else v
 
     def result_block(self, step, name: str) -> Block:
         return self.layouts[step.number].results[name]

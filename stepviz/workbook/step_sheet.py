@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..display import line_parts, line_text, shown
@@ -29,19 +28,11 @@ class StepSheet:
         self.lay = book.layouts[step.number]
         self.cells = Cells()
         self.msg, self.styles = book.msg, book.styles
-        self.values = {b: self.value_of(b) for b in self.lay.blocks}
+        self.values = {b: book.value(epoch, step, b) for b in self.lay.blocks}
         self.shown = {b: shown(v.ravel().tolist(), book.config.decimals) for b, v in self.values.items()}
         self.right = self.lay.right  # grows with the texts written
 
     # -- values ------------------------------------------------------------------------
-    def value_of(self, block: Block) -> np.ndarray:
-        run = self.book.run
-        if block.name in self.book.constants:
-            return np.array([[self.book.constants[block.name][0]]])
-        step = self.step if block.role == "out" else self.book.producer(block.name)
-        v = run.value(self.epoch, step.number, block.name)
-        return v.T if block.transposed else v
-
     def where(self, block: Block, i: int, j: int) -> str:
         """The formula that links cell (i, j) of an operand copy to where it was made."""
         if block.name in self.book.constants:
