@@ -308,8 +308,9 @@ class StepSheet:
     def finish(self):
         ws, book = self.ws, self.book
         width = book.width[self.step.number]
+        # the widest number of a block is its largest or its most negative one
         longest = max([len(self.shown[b].text(float(v))) for b in self.lay.blocks
-                       for v in self.values[b].ravel()[:2000]], default=0)
+                       for v in (self.values[b].max(), self.values[b].min())], default=0)
         width = max(width, longest + 2)
         ws.set_column(0, 0, 2)
         ws.set_column(LEFT, self.right + 1, width)

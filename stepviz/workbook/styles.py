@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import tomllib
+from functools import cache
 
 from ..config import templates
 
 ROLES = ("value", "input", "link", "trained", "answer")  # see the Overview's legend
 
 
+@cache
 def style() -> dict:
-    """Colours and widths from templates/style.toml."""
+    """Colours and widths from templates/style.toml (read once; do not modify)."""
     return tomllib.loads(templates().joinpath("style.toml").read_text("utf-8"))
 
 
