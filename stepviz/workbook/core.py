@@ -133,6 +133,11 @@ class Book:
             return hidden
         return block.cell(i, j)
 
+    def link(self, epoch: int, step, name: str, i: int, j: int) -> str:
+        """A formula that reads cell (i, j) of result ``name`` of ``step`` in ``epoch``."""
+        cell = self.address(step, self.result_block(step, name), i, j)
+        return "=" + quote_sheetname(self.sheet_name(epoch, step)) + "!" + xl_rowcol_to_cell(*cell)
+
     def readers(self, epoch: int, step, name: str) -> list[tuple[int, object]]:
         """(epoch, step) of the sheets that read the value ``name`` made by ``step``."""
         if self.first[name] is step:

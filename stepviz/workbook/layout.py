@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from xlsxwriter.utility import xl_rowcol_to_cell
@@ -85,14 +85,18 @@ class Layout:
         self.placed: list[Placed] = []
         self.blocks: list[Block] = []
 
-        def make(name, role, row, col, transposed=False, updated=False) -> tuple[Block, int]:
+        def measure(name, role="in", transposed=False, updated=False):
+            """(shape, caption, columns before the values, columns the block spans)."""
             shape = shapes[name][::-1] if transposed else shapes[name]
             text = caption(name, shape, transposed, updated)
+            side = 1 if labels.get(name) and transposed else 0  # row names sit left of the values
+            return shape, text, side, max(side + shape[1], columns_for(text, width) + (links(name) if role == "out" else 0))
+
+        def make(name, role, row, col, transposed=False, updated=False) -> tuple[Block, int]:
+            shape, text, side, extent = measure(name, role, transposed, updated)
             names = labels.get(name)
-            side = 1 if names and transposed else 0  # row names sit left of the values
             block = Block(name, role, row, row + 1 + (1 if names and not transposed else 0), col + side,
                           shape, col, transposed, text, names)
-            extent = max(side + shape[1], columns_for(text, width) + (links(name) if role == "out" else 0))
             self.blocks.append(block)
             return block, extent
 
@@ -119,8 +123,7 @@ class Layout:
             produced[c.result] = c
         row, right = TOP, LEFT
         result_col = LEFT + max(
-            (sum(_extent(o, c.op.flipped(k), shapes, labels, caption, width) + 1
-                 for k, o in enumerate(c.operands) if reads[k] is None)
+            (sum(measure(o, transposed=c.op.flipped(k))[3] + 1 for k, o in enumerate(c.operands) if reads[k] is None)
              for c, reads in bands), default=0)
         results: dict[str, Block] = {}
         for c, reads in bands:
@@ -156,14 +159,7 @@ class Layout:
         return {p.result.name: p.result for p in self.placed}
 
 
+
 def _shift(block: Block, rows: int) -> Block:
     """The block moved down (values aligned with a labelled neighbour's)."""
-    return Block(block.name, block.role, block.top, block.row + rows, block.col, block.shape,
-                 block.left, block.transposed, block.caption, block.labels)
-
-
-def _extent(name, transposed, shapes, labels, caption, width) -> int:
-    shape = shapes[name][::-1] if transposed else shapes[name]
-    side = 1 if labels.get(name) and transposed else 0
-    return max(side + shape[1], columns_for(caption(name, shape, transposed, False), width))
-
+    return replace(block, row=block.row + rows)

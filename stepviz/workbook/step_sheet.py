@@ -29,7 +29,7 @@ class StepSheet:
         self.cells = Cells()
         self.msg, self.styles = book.msg, book.styles
         self.values = {b: book.value(epoch, step, b) for b in self.lay.blocks}
-        self.shown = {b: shown(v.ravel().tolist(), book.config.decimals) for b, v in self.values.items()}
+        self.shown = {b: shown(v, book.config.decimals) for b, v in self.values.items()}
         self.right = self.lay.right  # grows with the texts written
 
     # -- values ------------------------------------------------------------------------
@@ -39,10 +39,7 @@ class StepSheet:
             return "=" + absolute(self.book.overview, self.book.constants[block.name][1])
         if block.transposed:
             i, j = j, i
-        producer = self.book.producer(block.name)
-        origin = self.book.result_block(producer, block.name)
-        cell = self.book.address(producer, origin, i, j)
-        return "=" + quote_sheetname(self.book.sheet_name(self.epoch, producer)) + "!" + xl_rowcol_to_cell(*cell)
+        return self.book.link(self.epoch, self.book.producer(block.name), block.name, i, j)
 
     # -- the sheet -----------------------------------------------------------------------
     def write(self):
@@ -136,10 +133,7 @@ class StepSheet:
                 for j in range(block.shape[1]):
                     v = float(value[i, j])
                     if link:
-                        origin = book.result_block(link[1], name)
-                        cell = book.address(link[1], origin, i, j)
-                        f = "=" + quote_sheetname(book.sheet_name(link[0], link[1])) + "!" + xl_rowcol_to_cell(*cell)
-                        self.cells.put(*block.cell(i, j), "formula", f + plus, fmt, v)
+                        self.cells.put(*block.cell(i, j), "formula", book.link(*link, name, i, j) + plus, fmt, v)
                     else:
                         self.cells.put(*block.cell(i, j), "number", v, fmt)
 
