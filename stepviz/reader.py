@@ -106,6 +106,9 @@ def _read(path, sheet: str, engine_name: str | None, header: int = 0) -> pd.Data
         return pd.read_excel(path, sheet_name=sheet, header=header, engine=engine_name or engine())
     except ValueError as e:  # missing sheet, or not an xlsx at all
         if "not found" in str(e) or "Worksheet" in str(e):
+            if properties(path).get("exercise") == "true":
+                raise NotAWorkbookError(f"{path}: an exercise workbook has no {sheet} sheet (its numbers would give "
+                                        "the answers away); read the workbook written without --exercise") from None
             raise NotAWorkbookError(f"{path}: no {sheet} sheet; not a stepviz workbook") from None
         raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({e})") from None
     except Exception as e:  # zip/XML errors differ between engines
@@ -238,17 +241,20 @@ def inspect(path) -> dict:
 
 def _formula_values(path, parts) -> tuple[int, int]:
     """(formula cells, formula cells without a stored value) in these worksheet parts, read as
-    a stream. A text result is marked t="str"; an empty one is a value, not a loss."""
+    a stream. A text result is marked t="str"; an empty one is a value, not a loss. An
+    exercise's verdict (✓/✗) is empty text until an answer is typed: not a loss either."""
     formulas = uncached = 0
     with zipfile.ZipFile(path) as z:
         for part in parts:
             with z.open(part) as f:
                 for _, el in ElementTree.iterparse(f):
                     if el.tag == _MAIN + "c":
-                        if el.find(_MAIN + "f") is not None:
+                        f = el.find(_MAIN + "f")
+                        if f is not None:
                             formulas += 1
                             v = el.find(_MAIN + "v")
-                            if (v is None or not v.text) and el.get("t") != "str":
+                            verdict = (f.text or "").startswith("IF(ISBLANK(")
+                            if (v is None or not v.text) and el.get("t") != "str" and not verdict:
                                 uncached += 1
                         el.clear()
                     elif el.tag == _MAIN + "row":

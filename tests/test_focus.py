@@ -190,3 +190,28 @@ def test_an_exercise_shows_no_answer_anywhere(exercise):
 def test_the_ordinary_workbook_is_unchanged_by_the_exercise_option(tmp_path, seed_book):
     run = stepviz.train("seed-mlp", exercise=False)
     assert stepviz.write_workbook(run, tmp_path / "o.xlsx").read_bytes() == seed_book.read_bytes()
+
+
+def test_doctor_and_show_know_an_exercise_workbook(exercise, tmp_path):
+    import subprocess
+    import sys
+
+    run, book, *_ = exercise
+    cli = lambda *a: subprocess.run([sys.executable, "-m", "stepviz", *map(str, a)], capture_output=True,  # noqa: E731
+                                    text=True, cwd=tmp_path)
+    r = cli("doctor", book)
+    assert r.returncode == 0 and "a valid stepviz workbook" in r.stdout, r.stdout  # verdicts are empty, not lost
+    r = cli("show", book, "--step", "3")
+    assert r.returncode == 2 and "an exercise workbook has no Trace sheet" in r.stderr
+
+
+def test_step_sheets_carry_no_static_highlight(seed_book):
+    """Yellow and orange are conditional formats only: nothing stays painted at an old focus."""
+    wb = openpyxl.load_workbook(seed_book)
+    for ws in wb.worksheets[1:13]:
+        for row in ws.iter_rows():
+            for c in row:
+                fill = c.fill.fgColor.rgb[-6:] if c.fill and c.fill.fill_type == "solid" else None
+                assert fill not in ("FFFF00", "FFC000"), (ws.title, c.coordinate)
+        computed = ws.title[2:4] not in ("01", "02")  # steps 1-2 compute nothing: no highlight
+        assert bool(list(ws.conditional_formatting)) == computed, ws.title

@@ -121,6 +121,9 @@ def test_the_trace_contract_and_the_numbers_do_not_change_with_the_language(book
     pd.testing.assert_frame_equal(stepviz.read_history(books[lang]), stepviz.read_history(books["en"]))
     again = stepviz.write_workbook(stepviz.train("seed-mlp", lang=lang), books[lang].parent / f"again-{lang}.xlsx")
     assert again.read_bytes() == books[lang].read_bytes()
+    from stepviz.reader import inspect
+
+    assert inspect(books[lang])["problems"] == []  # doctor finds every sheet, whatever its name
 
 
 def test_libreoffice_recalculates_other_languages_to_the_same_numbers_and_texts(lo):
