@@ -87,6 +87,8 @@ class StepSheet:
         detail = book.run.detail
         if any(c.op.what == "state_start" for c in self.step.computes if self.step.given):
             out.append(msg("notes.state_start"))
+        if any(c.op.what == "epoch" for c in self.step.computes if self.step.given):
+            out.append(msg("notes.epoch_counter"))
         if any(c.op.what == "start_value" for c in self.step.computes if self.step.given):
             if self.epoch == detail[0]:
                 if self.epoch > 1:
