@@ -2,6 +2,8 @@
 recorded epoch (loss, outputs, parameters; headers 1-based like the step sheets)."""
 from __future__ import annotations
 
+from xlsxwriter.utility import quote_sheetname
+
 from ..display import shown
 from .core import check
 
@@ -13,7 +15,7 @@ def write_history(book, ws) -> None:
     run, msg, st = book.run, book.msg, book.styles
     header, data = run.history_table()
     header = [msg("history.epoch"), msg("history.loss")] + header[2:]
-    check(ws, ws.write_url(0, 0, f"internal:{_quote(book.overview)}!A1", st.link, "← " + book.overview), 0, 0)
+    check(ws, ws.write_url(0, 0, f"internal:{quote_sheetname(book.overview)}!A1", st.link, "← " + book.overview), 0, 0)
     for j, h in enumerate(header):
         check(ws, ws.write_string(HEADER, j, h, st.header), HEADER, j)
     decimals = book.config.decimals
@@ -25,7 +27,7 @@ def write_history(book, ws) -> None:
             ws.write_number(i, j, row[j], formats[j])
     m, loss = len(table), data[:, 1]
     chart = book.wb.add_chart({"type": "scatter", "subtype": "straight"})
-    name = _quote(ws.name)
+    name = quote_sheetname(ws.name)
     chart.add_series({"name": msg("history.loss"), "categories": f"={name}!$A${HEADER + 2}:$A${HEADER + 1 + m}",
                       "values": f"={name}!$B${HEADER + 2}:$B${HEADER + 1 + m}", "line": {"width": 1.5}})
     log = loss.min() > 0 and loss.max() / loss.min() > 100  # spans orders of magnitude
@@ -40,8 +42,3 @@ def write_history(book, ws) -> None:
     ws.set_column(1, len(header), max(12, max(len(h) for h in header) + 2))
     ws.protect()
 
-
-def _quote(name: str) -> str:
-    from xlsxwriter.utility import quote_sheetname
-
-    return quote_sheetname(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..display import shown
 from .core import Cells, absolute
+from .styles import ROLES
 from .layout import text_width
 
 LABEL, VALUE = 0, 1  # the columns of the settings table
@@ -59,8 +60,7 @@ def write_overview(book, ws) -> None:
 
     r += 2
     cells.text(r, 0, msg("overview.legend"), st.bold)
-    roles = ["focus", "source", "input", "value", "link", "trained"] + (["answer"] if book.exercise else [])
-    for role in roles:  # each swatch shows a number the way that role shows it
+    for role in (r for r in ROLES if r != "answer" or book.exercise):  # each swatch shows a number the way that role shows it
         r += 1
         cells.put(r, LABEL, "number", 0.5, st.swatch(role))
         cells.text(r, VALUE, msg(f"legend.{role}"))

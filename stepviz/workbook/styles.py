@@ -6,7 +6,8 @@ from functools import cache
 
 from ..config import templates
 
-ROLES = ("value", "input", "link", "trained", "answer")  # see the Overview's legend
+# every role a cell can have, in the order of the Overview's legend (answer: exercises only)
+ROLES = ("focus", "source", "input", "value", "link", "trained", "answer")
 
 
 @cache
