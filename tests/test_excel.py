@@ -234,3 +234,19 @@ def test_number_constants_are_spelled_as_excel_writes_them():
     for v in (5e-05, 1e-08, 5e-324, 1.5e300, 0.1, 2.0, -3.25e-07, 0.005, 1e15, 123456.789):
         s = number(v)
         assert float(s) == v and "e" not in s and measure(s.lstrip("-")).problems == [], s
+
+
+def test_without_the_array_form_excel_365_would_show_an_at(books, tmp_path):
+    """The same lines written as ordinary formulas (t="array" and cm="1" removed): IronCalc,
+    as Excel 365, shows ``@INDEX``. The array form is what keeps them as written."""
+    plain = tmp_path / "plain.xlsx"
+    with zipfile.ZipFile(books["seed-mlp"]) as zin, zipfile.ZipFile(plain, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb' cm="1"', b"", data)
+                data = re.sub(rb'<f t="array" ref="[A-Z]+\d+">', b"<f>", data)
+            zout.writestr(item, data)
+    model = ironcalc.load_from_xlsx(str(plain), "en", "UTC")
+    shown = [model.get_cell_formula(*cell) or "" for cell in model.get_all_cells()]
+    assert any("&@INDEX(" in strip_strings(f) for f in shown)
