@@ -204,7 +204,9 @@ _PREC = {">": 0, "+": 1, "-": 1, "*": 2, "/": 2, "^": 4}
 
 
 def number(v: float) -> str:
-    """A constant as Excel and Python both read it: 2, 0.5, 1E-08."""
+    """A constant as Excel and Python both read it: 2, 0.5, 1E-08 (an upper-case exponent, as
+    Excel writes it: its grammar has no ``1e-08``). Every number written into a formula is
+    spelled here."""
     if v == int(v) and abs(v) < 1e15:
         return str(int(v))
     return repr(v).upper()

@@ -111,8 +111,9 @@ def cell_name(rc):
 
 
 def dump(path, pattern=STEP_SHEET) -> str:
-    """A golden text of the sheets whose names match: every cell's formula (or value, numbers
-    to 12 significant digits), number format and protection, in order."""
+    """A golden text of the sheets whose names match: every cell's formula (or value) and its
+    cached value, numbers at full precision (``repr``), number format and protection, in order.
+    Compare two with ``same_dump``: numbers to a tight relative tolerance, the rest exactly."""
     wf = openpyxl.load_workbook(path)
     wv = openpyxl.load_workbook(path, data_only=True)
     lines = []
@@ -128,8 +129,42 @@ def dump(path, pattern=STEP_SHEET) -> str:
                 if type(v).__name__ == "ArrayFormula":
                     v = "{" + v.text + "}"
                 cached = wv[ws.title][c.coordinate].value
+                if isinstance(v, float):
+                    v = repr(v)
                 if isinstance(cached, float):
-                    cached = f"{cached:.12g}"
+                    cached = repr(cached)
                 lock = "" if c.protection.locked else " unlocked"
                 lines.append(f"{c.coordinate}\t{v}\t{cached}\t{c.number_format}{lock}")
     return "\n".join(lines) + "\n"
+
+
+# numpy's SIMD kernels (AVX2, AVX-512, ...) may round the last bit differently on another
+# CPU, and 50 epochs carry that to a few parts in 1e15; any real change is far above this
+GOLDEN_REL = 1e-12
+
+
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _number(s: str):
+    return float(s) if NUMBER.fullmatch(s) else None
+
+
+def same_dump(got: str, want: str, rel: float = GOLDEN_REL) -> list[str]:
+    """The differences between two ``dump`` texts, [] when they are the same: every field
+    equal, except that two numbers may differ by ``rel`` relative (a CPU's last bits)."""
+    a, b = got.splitlines(), want.splitlines()
+    out = [] if len(a) == len(b) else [f"{len(a)} lines, expected {len(b)}"]
+    for n, (x, y) in enumerate(zip(a, b), 1):
+        fx, fy = x.split("\t"), y.split("\t")
+        if len(fx) != len(fy):
+            out.append(f"line {n}: {x!r} != {y!r}")
+            continue
+        for u, w in zip(fx, fy):
+            if u == w:
+                continue
+            nu, nw = _number(u), _number(w)
+            if nu is None or nw is None or abs(nu - nw) > rel * max(abs(nu), abs(nw)):
+                out.append(f"line {n}: {x!r} != {y!r}")
+                break
+    return out

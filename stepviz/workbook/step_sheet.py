@@ -13,7 +13,7 @@ import math
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..display import line_parts, line_text, shown
-from ..terms import I, J, Cell, Index, excel, is_array, merge_literals
+from ..terms import I, J, Cell, Index, excel, is_array, merge_literals, number
 from .core import Cells, absolute
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
@@ -205,7 +205,7 @@ class StepSheet:
         answer = xl_rowcol_to_cell(*block.cell(*self.book.focus(block)))
         true = xl_rowcol_to_cell(*hidden)
         tol = self.shown[block].tolerance(v)
-        formula = (f'=IF(ISBLANK({answer}),"",IF(ABS({answer}-{true})<=MAX({tol!r},0.005*ABS({true})),'
+        formula = (f'=IF(ISBLANK({answer}),"",IF(ABS({answer}-{true})<=MAX({number(tol)},0.005*ABS({true})),'
                    f'"✓","✗"))')
         r, _ = block.cell(*self.book.focus(block))
         self.cells.put(r, block.col + block.shape[1], "formula", formula, self.styles.verdict, "")
@@ -213,9 +213,12 @@ class StepSheet:
     # -- the arithmetic line ------------------------------------------------------------
     def line(self, p):
         """``hidden_layer_input[1,1] = 1×0.637 + … + 0.857 = 2.101``: a live text formula that
-        follows the focus, cached with the text a spreadsheet computes for the initial focus."""
+        follows the focus, cached with the text a spreadsheet computes for the initial focus.
+        Written as a one-cell dynamic-array formula, as the MMULT cells: Excel 365 would show
+        an ordinary formula from a file with an implicit-intersection ``@`` before each
+        ``INDEX`` next to ``&``; this way it shows the formula as written."""
         formula, line = arithmetic(p, self.shown.__getitem__, self.values.__getitem__, self.book.focus(p.result))
-        self.cells.put(p.line_row, p.result.col, "formula", formula, self.styles.words, line)
+        self.cells.put(p.line_row, p.result.col, "dynamic_array_formula", formula, self.styles.words, line)
         self.right = max(self.right, p.result.col + columns_for(line, self.book.width[self.step.number]))
 
     # -- highlighting ---------------------------------------------------------------------
