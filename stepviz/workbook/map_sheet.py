@@ -13,7 +13,7 @@ beside the maps. Three sections:
 * after training: the same maps over a list of the final parameters (values from training);
 * the training's course: the output map after a few epochs, values from the recorded history.
 
-Also here: signed data bars for the weight blocks of the step sheets, and the Overview's
+Also here: the signed data bars of the weight blocks of the step sheets, and the Overview's
 "Network" section (the live weights and a diagram of the network whose labels are those cells).
 """
 from __future__ import annotations
@@ -314,16 +314,17 @@ LINE_POSITIVE, LINE_NEGATIVE = HIGH, "D7263D"
 
 
 def data_bars(ws, r0, c0, r1, c1) -> None:
-    """Signed data bars over a block of weights: blue to the right of the cell's middle for a
-    positive value, red to the left for a negative one, zero empty. A bar covers part of the
-    cell only, so the focus's yellow and orange fills stay visible around it."""
+    """Signed data bars over a block of weights: from the cell's middle, blue to the right for a
+    positive value, red to the left for a negative one, none for zero; they follow the values
+    live. A bar is drawn over the cell's fill, not instead of it, so the focus's yellow and
+    orange stay visible beside it (a colour scale would replace them in LibreOffice)."""
     ws.conditional_format(r0, c0, r1, c1, {"type": "data_bar", "data_bar_2010": True,
                                            "bar_color": "#" + BAR_POSITIVE, "bar_negative_color": "#" + BAR_NEGATIVE,
                                            "bar_axis_position": "middle", "bar_axis_color": "#888888"})
 
 
 def weight_bars(sheet) -> None:
-    """Data bars on every weight (and bias) block of a step sheet."""
+    """Signed data bars on every weight (and bias) block of a step sheet."""
     params = set(sheet.book.config.network.parameters())
     for b in sheet.lay.blocks:
         if b.name in params:
@@ -374,7 +375,8 @@ def _diagram(book, ws, cells, r, sizes, weights, where, epoch):
         value = run.value(epoch, book.last[w].number, w)
         for i, j in np.ndindex(value.shape):
             (x0, y0), (x1, y1) = at(layer, i), at(layer + 1, j)
-            for k, (x, y) in enumerate(((x0, y0), ((x0 + x1) / 2, (y0 + y1) / 2), (x1, y1))):
+            # the label's point: a quarter of the way, where the edges of one node are apart
+            for k, (x, y) in enumerate(((x0, y0), (x0 + (x1 - x0) / 4, y0 + (y1 - y0) / 4), (x1, y1))):
                 cells.put(row + k, col, "number", x)
                 cells.put(row + k, col + 1, "number", y)
             v = float(value[i, j])
