@@ -53,13 +53,20 @@ class Plane:
 
 
 def axis(values: np.ndarray, descending: bool = False) -> np.ndarray:
-    """GRID points over the values' range plus MARGIN on each side (a constant column: ±0.5)."""
+    """GRID evenly spaced points covering the values' range plus MARGIN on each side (a constant
+    column: ±0.5), the step a round number (1, 2, 2.5 or 5 times a power of ten), so the axis
+    labels read 0, 0.05, 0.1, … rather than 0.0465, 0.127, …"""
     lo, hi = float(values.min()), float(values.max())
-    span = hi - lo
-    pad = MARGIN * span if span > 0 else 0.5
-    out = np.linspace(lo - pad, hi + pad, GRID)
-    step = (out[-1] - out[0]) / (GRID - 1)
-    out = np.round(out, max(0, 6 - int(np.floor(np.log10(step)))))  # 0, not 1.4E-17
+    pad = MARGIN * (hi - lo) if hi > lo else 0.5
+    lo, hi = lo - pad, hi + pad
+    power = 10.0 ** np.floor(np.log10((hi - lo) / (GRID - 1)))
+    for m in (1, 2, 2.5, 5, 10, 20, 25, 50):
+        step = m * power
+        start = np.floor(((lo + hi) / 2 - step * (GRID - 1) / 2) / step + 1e-9) * step
+        if start <= lo + 1e-9 * step and start + step * (GRID - 1) >= hi - 1e-9 * step:
+            break
+    decimals = max(0, 2 - int(np.floor(np.log10(step))))
+    out = np.round(start + step * np.arange(GRID), decimals) + 0.0  # 0, not -0 or 1.4E-17
     return out[::-1].copy() if descending else out
 
 
@@ -151,8 +158,11 @@ def figure(run, epoch: int | None = None, hidden: bool = True):
     if where is None:
         raise MapError(f"this network has {run.config.X.shape[1]} inputs: name two with workbook.map "
                        "(--map a,b) to draw a map")
-    from matplotlib.colors import LinearSegmentedColormap
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.colors import LinearSegmentedColormap
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("run.show_map needs matplotlib: pip install 'stepviz[notebook]'") from None
 
     values = grids(run, parameters_after(run, epoch), where)
     shown = [("output", j) for j in range(values["output"].shape[2])]
