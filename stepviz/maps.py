@@ -88,8 +88,7 @@ def layers(steps) -> list[tuple[object, object]]:
     dense, out = {}, []
     for step in steps:
         for c in step.computes:
-            if isinstance(c.op, MatMul) and c.operands and c.op.flipped(0) is False and c.op.flipped(1) is False \
-                    and not c.op.scaled:
+            if isinstance(c.op, MatMul) and not (c.op.flipped(0) or c.op.flipped(1) or c.op.scaled):
                 dense[c.result] = c
             elif isinstance(c.op, Activate):
                 out.append((dense[c.operands[0]], c))

@@ -91,7 +91,10 @@ class MapSheet:
         add = book.wb.add_format
         caption = "#" + self.st.style["caption"]
         self.hide = add({"num_format": ";;;"})  # the colour is the picture; the value is in the cell
-        self.marks: dict[str, object] = {}
+        self.marks: dict[str, object] = {}  # a format per target shown
+        self.samples: dict[tuple[int, int], int] = {}  # grid cell -> the first sample nearest to it
+        for k, ij in enumerate(self.plane.nearest(self.cfg.X)):
+            self.samples.setdefault(ij, k)
         self.axis_top = add({"rotation": 90, "font_size": 8, "font_color": caption, "align": "center",
                              "num_format": shown(self.plane.xs, 2).num_format})
         self.axis_left = add({"font_size": 8, "font_color": caption, "align": "right",
@@ -110,8 +113,7 @@ class MapSheet:
             self.cells.text(2, 0, msg("map.held", names=", ".join(others)), st.note)
         self.cells.link(3, 0, self.book.overview, "A1", "← " + self.book.overview, st.link)
         r = self.legend(5)
-        live = {p_: (self.book.last[p_], p_) for p_ in self.net.parameters()}
-        sheets = sorted({f"{self.epoch}.{s.number:02d}" for s, _ in live.values()})
+        sheets = sorted({f"{self.epoch}.{self.book.last[n].number:02d}" for n in self.net.parameters()})
         r = self.section(r + 1, msg("map.live", epoch=self.epoch), msg("map.live_params", epoch=self.epoch,
                          sheets=", ".join(sheets)), parameters_after(self.run, self.epoch), live=True)
         r = self.section(r + 1, msg("map.final", epochs=self.cfg.epochs), msg("map.final_params"),
@@ -250,11 +252,7 @@ class MapSheet:
     def mark(self, name, u, i, j):
         """The cell nearest a sample shows that sample's target (the output's, or on a hidden
         unit's map the first output's), bold in a black frame; the others show only colour."""
-        if not hasattr(self, "_nearest"):
-            self._nearest = {}
-            for s, ij in enumerate(self.plane.nearest(self.cfg.X)):
-                self._nearest.setdefault(ij, s)
-        s = self._nearest.get((i, j))
+        s = self.samples.get((i, j))
         if s is None:
             return self.hide
         k = u if name == "output" else 0
