@@ -6,7 +6,8 @@ from ..display import shown
 from .core import Cells, absolute
 from .styles import ROLES
 from .layout import text_width
-from .map_sheet import has_map, sheet_name, write_network
+from .map_sheet import has_map, sheet_name
+from .network import write_network
 
 LABEL, VALUE = 0, 1  # the columns of the settings table
 

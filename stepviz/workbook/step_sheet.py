@@ -15,7 +15,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from ..display import line_parts, line_text, shown
 from ..terms import I, J, Cell, Index, excel, is_array, merge_literals
 from .core import Cells, absolute
-from .map_sheet import weight_bars
+from .network import weight_bars
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
 
