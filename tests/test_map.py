@@ -260,6 +260,15 @@ def test_bad_map_columns_are_one_line_and_exit_2(tmp_path, args, message):
     assert not out.exists()
 
 
+def test_map_option_on_the_command_line(tmp_path):
+    out = tmp_path / "out.xlsx"
+    r = subprocess.run([sys.executable, "-m", "stepviz", "run", "seed-mlp", "--epochs", "3", "--map", "x2,x4",
+                        "-o", str(out), "-q"], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    ws = openpyxl.load_workbook(out)["Map"]
+    assert ws["A1"].value.endswith("over the plane of x2 (across) and x4 (up)")
+
+
 def test_a_two_column_csv_gets_a_map_named_by_its_header(tmp_path):
     run = stepviz.train(None, csv=str(MOONS), target=["class"], hidden=[6], epochs=300, lr=1.0)
     path = stepviz.write_workbook(run, tmp_path / "moons.xlsx")
