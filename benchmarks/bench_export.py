@@ -48,6 +48,7 @@ def cells_of(path):
                 else:
                     rows.append((*at, "number", v, None, key))
         cf = [(str(r.sqref), rule.formula[0], rule.dxf.fill.fgColor.rgb[-6:] if rule.dxf and rule.dxf.fill else None)
+              if rule.type == "expression" else (str(r.sqref), rule.type, None)  # the weights' data bars
               for r in ws.conditional_formatting for rule in r.rules]
         dv = [(str(d.sqref), d.prompt) for d in ws.data_validations.dataValidation]
         names = [(n, d.attr_text) for n, d in ws.defined_names.items()]

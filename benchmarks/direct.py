@@ -73,6 +73,10 @@ def write_direct(sheets, path, in_memory):
             else:
                 ws.write_blank(r, c, None, f)
         for sqref, formula, fill in extra["cf"]:
+            if formula == "dataBar":  # signed, as stepviz's on the weight blocks
+                ws.conditional_format(sqref, {"type": "data_bar", "data_bar_2010": True, "bar_color": "#8DBDE3",
+                                              "bar_negative_color": "#F08C96", "bar_axis_position": "middle"})
+                continue
             if fill not in fills:
                 fills[fill] = wb.add_format({"bg_color": "#" + (fill or "FFFFFF")})
             ws.conditional_format(sqref, {"type": "formula", "criteria": "=" + formula, "format": fills[fill]})

@@ -34,13 +34,16 @@ def pdf_pages(book: Path, work: Path) -> Path:
     return work / (book.stem + ".pdf")
 
 
-def render(book: Path, sheet: str, name: str, work: Path, crop_height: int | None = None):
-    """docs/<name>.png: the page of ``sheet`` in ``book``."""
+def render(book: Path, sheet: str, name: str, work: Path, crop_height: int | None = None,
+           box: tuple[int, int, int, int] | None = None, resolution: int = 110):
+    """docs/<name>.png: the page of ``sheet`` in ``book`` (its top ``crop_height`` pixels, or the
+    ``box`` (x, y, width, height))."""
     page = openpyxl.load_workbook(book, read_only=True).sheetnames.index(sheet) + 1
     pdf = pdf_pages(book, work)
-    crop = ["-x", "0", "-y", "0", "-W", "2400", "-H", str(crop_height)] if crop_height else []
-    subprocess.run(["pdftoppm", "-r", "110", "-png", "-f", str(page), "-l", str(page), "-singlefile", *crop,
-                    str(pdf), str(DOCS / name)], check=True)
+    box = box or ((0, 0, 2400, crop_height) if crop_height else None)
+    crop = [a for k, v in zip(("-x", "-y", "-W", "-H"), box or ()) for a in (k, str(v))]
+    subprocess.run(["pdftoppm", "-r", str(resolution), "-png", "-f", str(page), "-l", str(page), "-singlefile",
+                    *crop, str(pdf), str(DOCS / name)], check=True)
     print(f"wrote docs/{name}.png ({sheet} of {book.name})")
 
 
@@ -109,7 +112,23 @@ def main():
         zh = stepviz.write_workbook(stepviz.train("seed-mlp", lang="zh"), work / "zh.xlsx")
         render(zh, openpyxl.load_workbook(zh, read_only=True).sheetnames[3], "zh-step-3", work)
         render(comparison(work), "Loss", "optimizers", work)
+        maps(work)
+
+
+def maps(work: Path):
+    """The Map sheets of xor and of a two-column CSV, and the Overview's Network section."""
+    xor = stepviz.write_workbook(stepviz.train("xor"), work / "xor.xlsx")
+    render(xor, "Map", "map-xor", work, box=(0, 0, 1584, 1125), resolution=50)
+    render(xor, "Overview", "network", work, box=(0, 935, 1200, 420))
+    moons = stepviz.train(None, csv=str(DOCS.parent / "examples" / "moons.csv"), target=["class"], hidden=[6],
+                          epochs=5000, lr=1.0)
+    book = stepviz.write_workbook(moons, work / "moons.xlsx")
+    render(book, "Map", "map-moons", work, box=(0, 775, 1584, 650), resolution=50)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["maps"]:  # only the Map pictures
+        with tempfile.TemporaryDirectory() as d:
+            maps(Path(d))
+    else:
+        main()

@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lang", metavar="LANG", help="language of the workbook's texts: en, zh or de (default en)")
     run.add_argument("--exercise", action="store_true", default=None,
                      help="a student copy: type the value of each yellow cell, the sheet says ✓ or ✗")
+    run.add_argument("--map", type=_names, metavar="A,B",
+                     help="the two input columns the Map sheet draws (default: both, when there are two; "
+                     "other inputs are held at their mean)")
     run.add_argument("-q", "--quiet", action="store_true",
                      help="print only the output path (no summary, warnings or progress bar)")
 
@@ -198,7 +201,8 @@ def cmd_run(args) -> int:
                          detail=args.detail, focus=args.focus, history_every=args.history_every,
                          activation=args.activation, loss=args.loss, max_detail=args.max_detail,
                          decimals=args.decimals, lang=args.lang, exercise=args.exercise, optimizer=args.optimizer,
-                         csv=args.csv and str(Path(args.csv).resolve()), target=args.target)
+                         csv=args.csv and str(Path(args.csv).resolve()), target=args.target,
+                         map=args.map)
     default = args.output is None
     out = Path("output") / f"{config.name}.xlsx" if default else Path(args.output)
     # before any work: where the workbook goes, Excel's limits, the workbook's size and the

@@ -29,7 +29,7 @@ SCHEMA: dict[str, dict] = {
     "init": {},  # parameter names, checked against the network
     "about": {"tutorial": None, "result": None, "names": None},  # a preset's tutorial (Overview)
     "workbook": {"detail": [1], "focus": [1, 1], "history_every": None, "max_detail": 50,
-                 "decimals": 3, "lang": "en", "exercise": False},
+                 "decimals": 3, "lang": "en", "exercise": False, "map": None},
 }
 LOSSES = ("error", "sse")
 MAX_SEED = 2**53 - 1  # the Overview shows the seed as a number: a spreadsheet holds it exactly
@@ -63,6 +63,8 @@ class Config:
     y_labels: tuple[str, ...] | None = None
     warnings: tuple[str, ...] = ()  # valid but probably not what was meant
     inputs: tuple[Path, ...] = ()  # the files read (config, CSV): never overwritten by the output
+    # the two input columns of the Map sheet (0-based), or None: no Map sheet
+    map_inputs: tuple[int, int] | None = None
 
     def constants(self) -> dict[str, float]:
         """The values the steps read besides matrices: lr and the optimizer's hyperparameters."""
@@ -273,6 +275,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     catalog(lang)
     exercise = _bool(get("exercise"), "workbook.exercise")
     about = _about(get, network)
+    map_inputs = _map(get("map"), X.shape[1], x_labels, y_labels)
 
     warnings = []
     fn = ACTIVATIONS[activation]
@@ -285,7 +288,8 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
                   history_every=int(every), decimals=decimals, lang=lang, exercise=exercise, about=about,
                   **hyper,
                   predict=predict, name=name,
-                  x_labels=x_labels, y_labels=y_labels, warnings=tuple(warnings), inputs=inputs)
+                  x_labels=x_labels, y_labels=y_labels, warnings=tuple(warnings), inputs=inputs,
+                  map_inputs=map_inputs)
 
 
 
@@ -301,6 +305,32 @@ def _bool(v, where: str) -> bool:
     if not isinstance(v, bool):
         raise ConfigError(f"{where}: expected true or false, got {v!r}")
     return v
+
+
+def input_names(d: int, x_labels) -> tuple[str, ...]:
+    """The input columns' names: the CSV's header, or x1, x2, ... for inline data."""
+    return tuple(x_labels) if x_labels else tuple(f"x{j + 1}" for j in range(d))
+
+
+def _map(value, d: int, x_labels, y_labels) -> tuple[int, int] | None:
+    """workbook.map: the two input columns the Map sheet draws. Two inputs: both, by default;
+    more: only when named; ``[]`` turns the map off."""
+    if value is None:
+        return (0, 1) if d == 2 else None
+    names = input_names(d, x_labels)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) not in (0, 2):
+        raise ConfigError(f"workbook.map: expected two input column names like [{', '.join(map(repr, names[:2]))}] "
+                          f"(or [] for no map), got {value!r}")
+    if not value:
+        return None
+    for v in value:
+        if y_labels and v in y_labels:
+            raise ConfigError(f"workbook.map: {v!r} is a target column; name two input columns: {', '.join(names)}")
+        if v not in names:
+            raise ConfigError(f"workbook.map: no input column {v!r}; input columns: {', '.join(names)}")
+    if value[0] == value[1]:
+        raise ConfigError(f"workbook.map: name two different input columns, got {value[0]!r} twice")
+    return names.index(value[0]), names.index(value[1])
 
 
 def _about(get, network) -> dict:

@@ -79,6 +79,14 @@ class Run:
 
         return StepView(self, step, epoch, focus)
 
+    def show_map(self, epoch: int | None = None, hidden: bool = True):
+        """The Map sheet's picture of the network after ``epoch``'s update (default: after
+        training) as a matplotlib figure: the output over the plane of the two map inputs and,
+        with ``hidden``, each hidden unit's activation; the same numbers as the sheet's grids."""
+        from .maps import figure
+
+        return figure(self, epoch, hidden)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Outputs of the trained network (parameters after the last update) for new inputs."""
         return forward(self.steps, self.params, X)
@@ -137,6 +145,12 @@ def initial_parameters(config: Config) -> dict[str, np.ndarray]:
 
 def forward(steps, params: dict, X: np.ndarray) -> np.ndarray:
     """Run the forward part of the step table (up to ``output``) on inputs X."""
+    return forward_values(steps, params, X)["output"]
+
+
+def forward_values(steps, params: dict, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Every value of the forward part of the step table (up to ``output``) on inputs X, by
+    name: ``hidden_layer_input``, ``hiddenlayer_activations``, ..., ``output``."""
     cur = dict(params, X=np.asarray(X, dtype=np.float64))
     with np.errstate(all="ignore"):
         for step in steps:
@@ -148,7 +162,7 @@ def forward(steps, params: dict, X: np.ndarray) -> np.ndarray:
                 c.op.compute(*args, out=out)
                 cur[c.result] = out
                 if c.result == "output":
-                    return out
+                    return cur
     raise AssertionError("the step table has no output")
 
 

@@ -1,6 +1,6 @@
 """Write a Run as an .xlsx workbook (XlsxWriter: in memory when small, else constant memory).
 
-Sheets: Overview, one sheet per step of each detailed epoch, History, Trace; each sheet
+Sheets: Overview, one sheet per step of each detailed epoch, Map (two inputs), History, Trace; each sheet
 kind is drawn by a module of its own (overview, step_sheet, history, trace) around the
 shared core (formats, cell collector) and layout (blocks, references).
 """
@@ -14,6 +14,7 @@ from ..text import Messages
 from .history import HEADER, write_history
 from .limits import MAX_COLS, MAX_FORMULA, MAX_ROWS, WARN_CELLS, Estimate, check_grid, estimate
 from .output import IN_MEMORY_CELLS, check_destination, write_file
+from .map_sheet import has_map, sheet_name as map_name, write_map
 from .overview import write_overview
 from .step_sheet import write_step
 from .trace import write_trace
@@ -30,6 +31,7 @@ def write_sheets(run, wb, progress=None):
     book = Book(run, wb)
     overview = wb.add_worksheet(book.overview)
     sheets = [(e, s, wb.add_worksheet(book.sheet_name(e, s))) for e in run.detail for s in run.steps]
+    board = wb.add_worksheet(map_name(book)) if has_map(book) else None
     history = None if book.exercise else wb.add_worksheet(book.history)
     trace = None if book.exercise else wb.add_worksheet("Trace")
     write_overview(book, overview)
@@ -37,6 +39,8 @@ def write_sheets(run, wb, progress=None):
         write_step(book, ws, e, s)
         if progress:
             progress(1)
+    if board is not None:
+        write_map(book, board)
     if history is not None:
         write_history(book, history)
         write_trace(book, trace)

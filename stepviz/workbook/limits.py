@@ -88,6 +88,11 @@ def estimate(config) -> Estimate:
     if not config.exercise:
         cells += 6 * (1 + n_detail * values) + hist_rows * hist_cols
     cells += overview_rows * 3
+    if config.map_inputs is not None and not config.exercise:  # the Map sheet: two sections of formulas
+        from ..maps import GRID, SNAPSHOTS
+        maps = sum(net.hidden) + net.outputs
+        formulas += 2 * maps * GRID * GRID
+        cells += (2 * maps + SNAPSHOTS * net.outputs) * (GRID + 1) ** 2
     if cells > MAX_CELLS:
         raise WorkbookError(f"the workbook would have about {cells:,} cells, stepviz writes at most "
                             f"{MAX_CELLS:,}; raise workbook.history_every, detail fewer epochs or use "

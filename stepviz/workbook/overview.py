@@ -6,6 +6,8 @@ from ..display import shown
 from .core import Cells, absolute
 from .styles import ROLES
 from .layout import text_width
+from .map_sheet import has_map, sheet_name
+from .network import write_network
 
 LABEL, VALUE = 0, 1  # the columns of the settings table
 
@@ -83,6 +85,8 @@ def write_overview(book, ws) -> None:
         cells.put(r, VALUE, "number", run.loss, st.cell("trained", shown([run.loss], cfg.decimals + 2).num_format))
         r = _predictions(book, cells, r + 2)
 
+    if has_map(book):  # the weights as pictures, beside the Map sheet
+        r = write_network(book, ws, cells, r + 2)
     r += 2
     cells.text(r, 0, msg("overview.contents"), st.bold)
     for e in detail:
@@ -97,6 +101,9 @@ def write_overview(book, ws) -> None:
         cells.text(r, VALUE + 1, msg("overview.history_about"))
         cells.link(r + 1, LABEL, "Trace", "A1", "Trace", st.link)
         cells.text(r + 1, VALUE + 1, msg("overview.trace_about"))
+        if has_map(book):
+            cells.link(r + 2, LABEL, sheet_name(book), "A1", sheet_name(book), st.link)
+            cells.text(r + 2, VALUE + 1, msg("map.map_about", epoch=detail[0]))
 
     width = max(text_width(msg(f"overview.{k}")) for k, _ in rows) + 2
     ws.set_column(LABEL, LABEL, max(22, width))

@@ -15,6 +15,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from ..display import line_parts, line_text, shown
 from ..terms import I, J, Cell, Index, excel, is_array, merge_literals, number
 from .core import Cells, absolute
+from .network import weight_bars
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
 
@@ -49,6 +50,7 @@ class StepSheet:
         else:
             self.computed()
         self.captions()
+        weight_bars(self)
         self.finish()
 
     def put_text(self, r, c, text, fmt=None):

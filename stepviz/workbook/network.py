@@ -1,0 +1,131 @@
+"""The weights as pictures: signed data bars on every weight block of the step sheets, and the
+Overview's "Network" section (written where there is a Map sheet): the weights after the first
+detailed epoch's update as live links with the same bars, and a diagram of the network whose
+labels are those cells (a scatter chart, a series per weight: XlsxWriter draws no connectors)."""
+from __future__ import annotations
+
+import numpy as np
+from xlsxwriter.utility import quote_sheetname, xl_col_to_name
+
+from ..display import shown
+from ..maps import HIGH
+from .core import absolute
+
+MAX_EDGES = 60  # the Overview's diagram draws at most this many weights (a series each)
+
+
+BAR_POSITIVE, BAR_NEGATIVE = "8DBDE3", "F08C96"  # light: the number stays readable over its bar
+LINE_POSITIVE, LINE_NEGATIVE = HIGH, "D7263D"
+
+
+def data_bars(ws, r0, c0, r1, c1) -> None:
+    """Signed data bars over a block of weights: from the cell's middle, blue to the right for a
+    positive value, red to the left for a negative one, none for zero; they follow the values
+    live. A bar is drawn over the cell's fill, not instead of it, so the focus's yellow and
+    orange stay visible beside it (a colour scale would replace them in LibreOffice)."""
+    ws.conditional_format(r0, c0, r1, c1, {"type": "data_bar", "data_bar_2010": True,
+                                           "bar_color": "#" + BAR_POSITIVE, "bar_negative_color": "#" + BAR_NEGATIVE,
+                                           "bar_axis_position": "middle", "bar_axis_color": "#888888"})
+
+
+def weight_bars(sheet) -> None:
+    """Signed data bars on every weight (and bias) block of a step sheet."""
+    params = set(sheet.book.config.network.parameters())
+    for b in sheet.lay.blocks:
+        if b.name in params:
+            data_bars(sheet.ws, b.row, b.col, b.row + b.shape[0] - 1, b.col + b.shape[1] - 1)
+
+
+def write_network(book, ws, cells, r: int) -> int:
+    """The Overview's "Network" section: the weights after the first detailed epoch's update as
+    live links with signed data bars, and a diagram (a scatter chart: a series per weight, its
+    label the weight's cell). Returns the last row used."""
+    msg, st, net, run = book.msg, book.styles, book.config.network, book.run
+    epoch = run.detail[0]
+    cells.text(r, 0, msg("map.network"), st.bold)
+    cells.text(r + 1, 0, msg("map.network_about", epoch=epoch), st.words)
+    row = r + 2
+    where = {}
+    for name in net.parameters():
+        value = run.value(epoch, book.last[name].number, name)
+        fmt = st.cell("link", shown(value, book.config.decimals).num_format)
+        top = row
+        for i, j in np.ndindex(value.shape):
+            cells.text(row, 0, f"{name}[{i + 1},{j + 1}]")
+            cells.put(row, 1, "formula", book.link(epoch, book.last[name], name, i, j), fmt, float(value[i, j]))
+            where[(name, i, j)] = (row, 1)
+            row += 1
+        data_bars(ws, top, 1, row - 1, 1)
+    sizes = (net.inputs, *net.hidden, net.outputs)
+    weights = [n for n in net.parameters() if n.startswith("w")]  # wh, wh1, ..., wout: input to output
+    edges = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if edges > MAX_EDGES:
+        cells.text(row, 0, msg("map.network_large", edges=edges, most=MAX_EDGES), st.note)
+        return row
+    _diagram(book, ws, cells, r + 2, sizes, weights, where, epoch)
+    return max(row, r + 2 + 16)
+
+
+def _diagram(book, ws, cells, r, sizes, weights, where, epoch):
+    from ..config import input_names
+
+    run, cfg = book.run, book.config
+    at = lambda layer, k: (float(layer), (sizes[layer] - 1) / 2 - k)  # noqa: E731  (x, y) of a node
+    col = 16  # the diagram's coordinates: hidden columns beside the section
+    sheet = quote_sheetname(ws.name)
+    chart = book.wb.add_chart({"type": "scatter", "subtype": "straight"})
+    row = r
+    largest = max(float(np.abs(run.value(epoch, book.last[w].number, w)).max()) for w in weights) or 1.0
+    for layer, w in enumerate(weights):
+        value = run.value(epoch, book.last[w].number, w)
+        for i, j in np.ndindex(value.shape):
+            (x0, y0), (x1, y1) = at(layer, i), at(layer + 1, j)
+            # the label's point: a quarter of the way, where the edges of one node are apart
+            for k, (x, y) in enumerate(((x0, y0), (x0 + (x1 - x0) / 4, y0 + (y1 - y0) / 4), (x1, y1))):
+                cells.put(row + k, col, "number", x)
+                cells.put(row + k, col + 1, "number", y)
+            v = float(value[i, j])
+            # the series' name is the live weight, as text: the label of the edge's middle point
+            label = absolute(ws.name, where[(w, i, j)])
+            cells.put(row, col + 2, "formula", f"=FIXED({label},2)", None, f"{v:.2f}")
+            chart.add_series({
+                "name": f"={sheet}!${_c(col + 2)}${row + 1}",
+                "categories": f"={sheet}!${_c(col)}${row + 1}:${_c(col)}${row + 3}",
+                "values": f"={sheet}!${_c(col + 1)}${row + 1}:${_c(col + 1)}${row + 3}",
+                "line": {"color": "#" + (LINE_POSITIVE if v >= 0 else LINE_NEGATIVE),
+                         "width": 0.75 + 3.0 * abs(v) / largest},
+                "marker": {"type": "none"},
+                "data_labels": {"series_name": True, "font": {"size": 7}, "position": "above",
+                                "custom": [{"delete": True}, None, {"delete": True}]}})
+            row += 3
+    names = list(input_names(cfg.X.shape[1], cfg.x_labels))
+    for layer in range(1, len(sizes) - 1):
+        names += [f"h{'' if len(sizes) == 3 else layer}[{k + 1}]" for k in range(sizes[layer])]
+    names += [f"output[{k + 1}]" if sizes[-1] > 1 else "output" for k in range(sizes[-1])]
+    first = row
+    for layer, n in enumerate(sizes):
+        for k in range(n):
+            x, y = at(layer, k)
+            cells.put(row, col, "number", x)
+            cells.put(row, col + 1, "number", y)
+            row += 1
+    chart.add_series({"categories": f"={sheet}!${_c(col)}${first + 1}:${_c(col)}${row}",
+                      "values": f"={sheet}!${_c(col + 1)}${first + 1}:${_c(col + 1)}${row}",
+                      "line": {"none": True},
+                      "marker": {"type": "circle", "size": 9, "fill": {"color": "#FFFFFF"},
+                                 "border": {"color": "#333333"}},
+                      "data_labels": {"value": True, "position": "below", "font": {"size": 8, "bold": True},
+                                      "custom": [{"value": n} for n in names]}})
+    chart.set_title({"none": True})
+    chart.set_legend({"none": True})
+    chart.set_x_axis({"visible": False, "min": -0.3, "max": len(sizes) - 0.7, "major_gridlines": {"visible": False}})
+    top = (max(sizes) - 1) / 2 + 0.5
+    chart.set_y_axis({"visible": False, "min": -top, "max": top, "major_gridlines": {"visible": False}})
+    chart.show_hidden_data()
+    chart.set_size({"width": 520, "height": 300})
+    ws.set_column(col, col + 2, None, None, {"hidden": True})
+    ws.insert_chart(r, 3, chart, {"x_offset": 8, "y_offset": 4})
+
+
+def _c(col: int) -> str:
+    return xl_col_to_name(col)
