@@ -63,6 +63,8 @@ class Config:
     y_labels: tuple[str, ...] | None = None
     warnings: tuple[str, ...] = ()  # valid but probably not what was meant
     inputs: tuple[Path, ...] = ()  # the files read (config, CSV): never overwritten by the output
+    assessment: bool = False  # with exercise: no check and no answer in the file (stepviz class)
+    student: tuple[str, str] | None = None  # (id, name) of a class's workbook (stepviz class)
 
     def constants(self) -> dict[str, float]:
         """The values the steps read besides matrices: lr and the optimizer's hyperparameters."""
