@@ -66,8 +66,12 @@ def estimate(config) -> Estimate:
             addr = lambda c: "XFD1048576"  # noqa: E731  (the longest reference)
             span = lambda a, b: "XFD1048576:XFD1048576"  # noqa: E731
             r, c = p.result.shape
-            longest = [(len(excel(p.compute.op.spell(r - 1, c - 1, [b.shape for b in p.operands]), addr, span)) + 1,
-                        p.result.name)]
+            formula = len(excel(p.compute.op.spell(r - 1, c - 1, [b.shape for b in p.operands]), addr, span)) + 1
+            longest = [(formula, p.result.name)]
+            if config.exercise:  # a practice check spells the formula twice, each answer read safely
+                safe = len(excel(p.compute.op.spell(r - 1, c - 1, [b.shape for b in p.operands]),
+                                 lambda c: "IF(ISNUMBER(XFD1048576),XFD1048576,0)", span))
+                longest.append((2 * safe + 160, f"the check of {p.result.name}"))
             if not config.exercise:
                 longest.append((len(arithmetic(p, lambda b: widest)[0]), f"the arithmetic line of {p.result.name}"))
             for length, what in longest:
