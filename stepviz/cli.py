@@ -451,7 +451,7 @@ def _main(argv) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error("a command is needed: run, presets, show, diff or doctor")
+        parser.error("a command is needed: run, presets, show, diff, doctor, class or grade")
     commands = {"run": cmd_run, "presets": cmd_presets, "show": cmd_show, "diff": cmd_diff,
                 "doctor": cmd_doctor, "class": cmd_class, "grade": cmd_grade}
     try:
