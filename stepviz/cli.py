@@ -145,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     klass.add_argument("-q", "--quiet", action="store_true")
     grade = sub.add_parser("grade", help="grade returned workbooks of a class, with error carried forward",
                            description="Grade each submission against its student's key, rebuilt from "
-                           "DIR/class.toml; write DIR/grades.csv and DIR/feedback/<id>.html.")
+                           "DIR/class.toml; write DIR/grades.csv and DIR/feedback/<id>.html.",
+                           epilog="example:\n  stepviz grade class1 returned/     # a folder of returned workbooks",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     grade.add_argument("folder", metavar="DIR")
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION", help=".xlsx files or folders of them")
     grade.add_argument("-q", "--quiet", action="store_true")
