@@ -117,59 +117,10 @@ def line_text(parts: list, focus: tuple[int, int], shown_of, values_of) -> str:
 def answer_tolerance(t, values, shown_of, answer: Shown) -> float:
     """How far an answer typed by hand may be from the exact value of the cell expression
     ``t`` (an op's spelling at one cell; ``values[k]`` operand k as shown, ``shown_of[k]``
-    its ``Shown``) and still be right: the rounding of every operand as shown (half a unit of
-    its last shown digit; none for numbers shown as written) propagated through ``t``, plus
-    half a unit of the answer's own last shown digit, plus a margin for binary rounding (an
-    answer exactly half a unit away stays right). Each operation bounds the error of its
-    result from its operands' values and errors, products and exp including the second-order
-    part, so the bound holds for the numbers shown, not only to first order."""
-    from .terms import Dot, Fn, Neg, Num, Op2, Total
+    its ``Shown``) and still be right: the rounding of every operand as shown propagated
+    through ``t``, plus half a unit of the answer's last shown digit, plus a margin for
+    binary rounding. The rule is spelled once, as a cell expression, in stepviz.tolerance:
+    a practice sheet's live check is the same expression as a formula."""
+    from .tolerance import tolerance
 
-    def half(k, v):
-        s = shown_of[k]
-        return 0.0 if s.kind == "general" else s.tolerance(v)
-
-    def ev(t):  # (value, error bound)
-        if isinstance(t, Num):
-            return t.value, 0.0
-        if isinstance(t, Cell):
-            v = float(values[t.k][t.r, t.c])
-            return v, half(t.k, v)
-        if isinstance(t, Neg):
-            v, e = ev(t.a)
-            return -v, e
-        if isinstance(t, (Dot, Total)):
-            pairs = [(ev(a), ev(b)) for a, b in zip(t.a, t.b)] if isinstance(t, Dot) else \
-                [(ev(c), ev(c)) if t.squares else (ev(c), (1.0, 0.0)) for c in t.cells]
-            return (sum(a * b for (a, _), (b, _) in pairs),
-                    sum(abs(a) * eb + abs(b) * ea + ea * eb for (a, ea), (b, eb) in pairs))
-        if isinstance(t, Fn):
-            args = [ev(a) for a in t.args]
-            (v, e), rest = args[0], args[1:]
-            if t.name == "EXP":
-                return math.exp(v), math.exp(v) * math.expm1(e)
-            if t.name == "TANH":
-                return math.tanh(v), min(2.0, e)  # slope at most 1
-            if t.name == "SQRT":
-                return math.sqrt(v), math.sqrt(v + e) - math.sqrt(max(v - e, 0.0))
-            if t.name == "MAX":
-                return max(v, rest[0][0]), max(e, rest[0][1])
-            return (rest[0] if v else rest[1])  # IF(cond, a, b): the branch taken
-        (a, ea), (b, eb) = ev(t.a), ev(t.b)
-        if t.op == "+":
-            return a + b, ea + eb
-        if t.op == "-":
-            return a - b, ea + eb
-        if t.op == "*":
-            return a * b, abs(a) * eb + abs(b) * ea + ea * eb
-        if t.op == "/":
-            low = abs(b) - eb
-            return a / b, math.inf if low <= 0 else (abs(a) * eb + abs(b) * ea) / (abs(b) * low)
-        if t.op == "^":
-            hi = max(abs(a) + ea, 0.0)
-            return a ** b, abs(hi ** b - abs(a) ** b) if b >= 1 else abs(b) * hi ** (b - 1) * ea if a else ea
-        return float(a > b), 0.0  # a comparison: its operands' rounding is not an error here
-
-    value, propagated = ev(t)
-    total = propagated + answer.tolerance(value)
-    return total * (1 + 1e-9) + 1e-12 * abs(value)
+    return tolerance(t, values, shown_of, answer)

@@ -35,9 +35,7 @@ def write_sheets(run, wb, progress=None):
         run = blank_run(key)
     book = Book(run, wb)
     if key is not run:
-        from ..exercise import tolerances
-
-        book.key, book.tolerance = key, tolerances(key)
+        book.key = key
     overview = wb.add_worksheet(book.overview)
     sheets = [(e, s, wb.add_worksheet(book.sheet_name(e, s))) for e in run.detail for s in run.steps]
     history = None if book.exercise else wb.add_worksheet(book.history)

@@ -81,7 +81,6 @@ class Book:
         self.formulas: dict = {}  # (step, result's place, i, j, form) -> (formula, kind), see step_sheet
         # the values a sheet reads from the Overview: name -> (value, (row, col)), set there
         self.constants: dict[str, tuple[float, tuple[int, int]]] = {}
-        self.tolerance: dict[tuple[int, int, str], float] = {}  # an exercise's, per question
 
     # -- names ------------------------------------------------------------------------
     def title(self, step) -> str:

@@ -14,6 +14,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..display import line_parts, line_text, shown
 from ..terms import I, J, Cell, Index, excel, is_array, merge_literals, number
+from ..tolerance import check_formula, tolerance_term
 from .core import Cells, absolute
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
@@ -187,24 +188,18 @@ class StepSheet:
                 if (i, j) == question:
                     self.cells.put(*block.cell(i, j), "blank", None, st.cell("answer", self.shown[block].num_format))
                     if not book.assessment:
-                        true = float(book.value(self.epoch, step, block, key=True)[i, j])
-                        self.verdict(block, formula, kind, book.tolerance[(self.epoch, step.number, block.name)], true)
+                        t = op.cell_term(i, j, shapes, operand_values)
+                        value, tol = tolerance_term(t, [self.shown[b] for b in p.operands], self.shown[block])
+                        self.verdict(block, check_formula(xl_rowcol_to_cell(*block.cell(i, j)),
+                                                          excel(value, addr, span), excel(tol, addr, span)), kind)
                 else:
                     self.cells.put(*block.cell(i, j), kind, formula, fmt, v)
         if p.line_row is not None and not book.exercise:
             self.line(p)
 
-    def verdict(self, block: Block, formula: str, kind: str, tol: float, true: float):
-        """Beside a practice answer: ✓ when it is within the tolerance of what the cell's
-        formula computes from the student's own earlier answers, ✗ otherwise; nothing while
-        blank, ``?`` for text, nothing when an earlier cell holds an error. The tolerance
-        ``tol`` is the true value's (``true``), scaled with the value computed where the
-        earlier answers differ (grading recomputes it for the student's own numbers)."""
+    def verdict(self, block: Block, check: str, kind: str):
+        """Beside a practice answer, its live check (``check_formula``)."""
         r, c = block.cell(*self.book.focus(block))
-        answer = xl_rowcol_to_cell(r, c)
-        scaled = f"MAX({number(tol)},{number(tol / abs(true))}*ABS(x))" if true else number(tol)
-        check = (f'=IF(ISBLANK({answer}),"",IF(ISNUMBER({answer}),IFERROR(IF(ABS({answer}-(x))<='
-                 f'{scaled},"✓","✗"),""),"?"))').replace("(x)", f"({formula[1:]})")
         self.cells.put(r, block.col + block.shape[1], kind, check, self.styles.verdict, "")
 
     # -- the arithmetic line ------------------------------------------------------------
