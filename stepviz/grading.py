@@ -125,7 +125,7 @@ def _grade(folder, submissions, progress=None):
     base = course.config()
     by_id = {s.id: s for s in course.students}
     by_file = {safe_name(s.id).lower(): s for s in course.students}
-    keys, records, rows, answers_of = {}, [], [], {}
+    records, rows, answers_of = [], [], {}
     for path in files:
         rec = {"file": path.name, "student": "", "name": "", "status": "graded", "flags": [], "verdicts": {}}
         records.append(rec)
@@ -150,9 +150,9 @@ def _grade(folder, submissions, progress=None):
         rec["student"], rec["name"] = student.id, student.name
         if safe_name(student.id).lower() != path.stem.lower():
             rec["flags"].append(f"file {path.name} holds the workbook of {student.id}")
-        if student.id not in keys:
-            keys[student.id] = Key(course, base, student, folder)
-        key = keys[student.id]
+        # built afresh for each file, not kept: a kept key per student would keep memory
+        # growing with the class (about 190 KB per submission of a 300-student class)
+        key = Key(course, base, student, folder)
         try:
             sheets = _rows(path, {s for s, _ in key.cells.values()} | {g[1] for g in key.given} | {key.overview})
         except Exception as e:  # noqa: BLE001
