@@ -104,8 +104,8 @@ class StepSheet:
                 out.append(msg("notes.start_training", previous=self.epoch - 1, first=detail[0]))
         elif self.step.given and self.epoch != detail[0]:
             out.append(msg("notes.data_later", first=detail[0]))
-        if self.book.exercise and not self.step.given:
-            out.append(msg("notes.assessment" if self.book.assessment else "notes.exercise"))
+        if self.book.exercise and not self.step.given:  # first: what to do, and that a blank counts as 0
+            out.insert(0, msg("notes.assessment" if self.book.assessment else "notes.exercise"))
         return out
 
     def given(self):
