@@ -13,7 +13,7 @@ import math
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..display import line_parts, line_text, shown
-from ..terms import I, J, Cell, Index, excel, is_array, merge_literals, number
+from ..terms import I, J, Cell, Index, excel, is_array, merge_literals
 from ..tolerance import check_formula, tolerance_term
 from .core import Cells, absolute
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
