@@ -81,7 +81,19 @@ def mistakes(run, typed, key, right):
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_honest_answers_are_right_and_typical_mistakes_wrong_on_every_step(preset):
-    run = stepviz.train(preset, detail=[1, 2], epochs=3, exercise=True)
+    honest_right_mistakes_wrong(stepviz.train(preset, detail=[1, 2], epochs=3, exercise=True), preset)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "adam"])
+def test_long_sums_too(optimizer):
+    """64 samples: the sums over the samples read ranges, and so does their tolerance."""
+    rng = np.random.default_rng(64)
+    run = stepviz.train("seed-mlp", X=rng.uniform(0, 1, size=(64, 4)).round(2).tolist(),
+                        y=[[k % 2] for k in range(64)], detail=[1, 2], epochs=3, exercise=True, optimizer=optimizer)
+    honest_right_mistakes_wrong(run, "seed-mlp" if optimizer == "gd" else "")
+
+
+def honest_right_mistakes_wrong(run, preset):
     typed, kinds = {}, set()
     asked = questions(run)
     assert asked and not any(n in run.config.network.parameters() for _, _, n in asked)  # amounts, not parameters
