@@ -18,10 +18,12 @@ _LAZY = {"Config": "config", "load_config": "config", "presets": "config",
          "Run": "engine", "TrainingError": "engine", "train": "engine",
          "Network": "steps", "Step": "steps",
          "write_workbook": "workbook", "read_trace": "reader", "read_history": "reader",
-         "compare": "analysis", "matrix": "analysis", "StepView": "notebook", "ViewError": "notebook"}
+         "compare": "analysis", "matrix": "analysis", "StepView": "notebook", "ViewError": "notebook",
+         "grade": "grading", "make_class": "classroom"}
 
 # submodules, also imported on first use (``stepviz.engine`` works after ``import stepviz``)
-_MODULES = {"analysis", "cli", "config", "data", "engine", "notebook", "ops", "reader", "steps", "workbook"}
+_MODULES = {"analysis", "cli", "config", "data", "engine", "notebook", "ops", "reader", "steps", "workbook",
+            "exercise", "classroom", "grading"}
 
 __all__ = ["ConfigError", "StepvizError", *_LAZY]
 

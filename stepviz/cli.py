@@ -131,6 +131,30 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("a", metavar="A.xlsx")
     diff.add_argument("b", metavar="B.xlsx")
     diff.add_argument("--tol", type=_tolerance, help="exit 1 if any difference exceeds this (a number >= 0)")
+    klass = sub.add_parser("class", help="a workbook per student of a roster, each with its own numbers",
+                           description="Write DIR/<id>.xlsx for each student of ROSTER.csv (a header with an "
+                           "'id' column, optionally 'name'), each with its own start values, and DIR/class.toml, "
+                           "the teacher's file (keep it: grading rebuilds every key from it).",
+                           epilog="example:\n  stepviz class roster.csv -o class1\n  stepviz grade class1 returned/",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    klass.add_argument("roster", metavar="ROSTER.csv")
+    klass.add_argument("source", nargs="?", metavar="PRESET|CONFIG", help="default: seed-mlp")
+    klass.add_argument("-o", "--output", required=True, metavar="DIR", help="the class folder")
+    klass.add_argument("--mode", choices=("assessment", "practice"), default="assessment",
+                       help="assessment: no check or answer in the files (default); practice: live ✓/✗")
+    klass.add_argument("--lang", choices=("en", "zh", "de"))
+    klass.add_argument("--vary-data", action="store_true", help="each student gets their own inputs X too")
+    klass.add_argument("--secret", metavar="HEX", help="the course secret (default: a new random one)")
+    klass.add_argument("-q", "--quiet", action="store_true")
+    grade = sub.add_parser("grade", help="grade returned workbooks of a class, with error carried forward",
+                           description="Grade each submission against its student's key, rebuilt from "
+                           "DIR/class.toml; write DIR/grades.csv and DIR/feedback/<id>.html.",
+                           epilog="example:\n  stepviz grade class1 returned/     # a folder of returned workbooks",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    grade.add_argument("folder", metavar="DIR")
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION", help=".xlsx files or folders of them")
+    grade.add_argument("-q", "--quiet", action="store_true")
+
     doctor = sub.add_parser("doctor", help="say whether a file is a valid stepviz workbook, and what it holds",
                             description="Check a workbook you received: was it written by stepviz, which "
                             "version and settings, are its sheets complete and its Trace all numbers. "
@@ -186,6 +210,27 @@ def _detail(text: str) -> list:
 
 def _names(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def cmd_class(args) -> int:
+    from .classroom import make_class, read_roster
+
+    n = len(read_roster(args.roster))
+    with _progress(n, "writing", "student", args.quiet) as bar:
+        written = make_class(args.roster, args.source, args.output, mode=args.mode, lang=args.lang,
+                             vary_data=args.vary_data, secret=args.secret, progress=bar.update)
+    if not args.quiet:
+        print(f"{len(written)} workbooks and class.toml in {args.output}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .grading import grade_folder
+
+    table = grade_folder(args.folder, args.submissions, quiet=args.quiet)
+    if not args.quiet:
+        print(table)
+    return 0
 
 
 def cmd_run(args) -> int:
@@ -412,9 +457,9 @@ def _main(argv) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error("a command is needed: run, presets, show, diff or doctor")
+        parser.error("a command is needed: run, presets, show, diff, doctor, class or grade")
     commands = {"run": cmd_run, "presets": cmd_presets, "show": cmd_show, "diff": cmd_diff,
-                "doctor": cmd_doctor}
+                "doctor": cmd_doctor, "class": cmd_class, "grade": cmd_grade}
     try:
         return commands[args.command](args)
     except StepvizError as e:

@@ -65,6 +65,8 @@ class Config:
     inputs: tuple[Path, ...] = ()  # the files read (config, CSV): never overwritten by the output
     # the two input columns of the Map sheet (0-based), or None: no Map sheet
     map_inputs: tuple[int, int] | None = None
+    assessment: bool = False  # with exercise: no check and no answer in the file (stepviz class)
+    student: tuple[str, str] | None = None  # (id, name) of a class's workbook (stepviz class)
 
     def constants(self) -> dict[str, float]:
         """The values the steps read besides matrices: lr and the optimizer's hyperparameters."""

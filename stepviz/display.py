@@ -112,3 +112,15 @@ def line_text(parts: list, focus: tuple[int, int], shown_of, values_of) -> str:
             s = shown_of(c.k).text(value)
             out.append(f"({s})" if part.wrap and value < 0 else s)
     return "".join(out)
+
+
+def answer_tolerance(t, values, shown_of, answer: Shown) -> float:
+    """How far an answer typed by hand may be from the exact value of the cell expression
+    ``t`` (an op's spelling at one cell; ``values[k]`` operand k as shown, ``shown_of[k]``
+    its ``Shown``) and still be right: the rounding of every operand as shown propagated
+    through ``t``, plus half a unit of the answer's last shown digit, plus a margin for
+    binary rounding. The rule is spelled once, as a cell expression, in stepviz.tolerance:
+    a practice sheet's live check is the same expression as a formula."""
+    from .tolerance import tolerance
+
+    return tolerance(t, values, shown_of, answer)

@@ -129,6 +129,16 @@ class Total(Term):
     squares: bool = False
 
 
+@dataclass(frozen=True)
+class AbsRange(Term):
+    """Over consecutive cells of one operand: the sum of their absolute values (``how =
+    "sum"``) or the largest absolute value (``"max"``); text reads as 0. Used by the answer
+    tolerance (stepviz.tolerance) of long sums."""
+
+    cells: tuple[Cell, ...]
+    how: str
+
+
 def fn(name: str, *args) -> Fn:
     return Fn(name, tuple(term(a) for a in args))
 
@@ -235,6 +245,9 @@ def _excel(t, addr, span) -> tuple[str, int]:
         return "+".join(f"{addr(a)}*{addr(b)}" for a, b in zip(t.a, t.b)), 1 if len(t.a) > 1 else 2
     if isinstance(t, Total):
         return ("SUMSQ(" if t.squares else "SUM(") + span(t.cells[0], t.cells[-1]) + ")", 9
+    if isinstance(t, AbsRange):  # SUMIF, MAX and MIN skip text, and need no array evaluation
+        r = span(t.cells[0], t.cells[-1])
+        return (f'(SUMIF({r},">0")-SUMIF({r},"<0"))' if t.how == "sum" else f"MAX(MAX({r}),-MIN({r}))"), 9
     p = _PREC[t.op]
     a, pa = _excel(t.a, addr, span)
     b, pb = _excel(t.b, addr, span)

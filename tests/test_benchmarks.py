@@ -18,3 +18,6 @@ def test_benchmarks_run_in_tiny_mode(monkeypatch):
     assert results["record"]["seed-mlp"]["recorded_values"] == 20 * 133
     assert results["scale"]["scale"]["rc"] == 0 and results["scale"]["scale"]["file_mb"] > 0
     assert results["scale"]["default run"]["read_trace"]["openpyxl"]["rows"] == 133
+    assert results["class"]["class per student"]["ratio"] > 0
+    for n in (3, 6):  # every typed answer is the true one: every submission is all right
+        assert results["class"][f"grade {n}"]["submissions"] == results["class"][f"grade {n}"]["all_right"] == n

@@ -74,7 +74,7 @@ def commands():
 
 
 def test_every_command_is_tested_for_help():
-    assert commands() == ["diff", "doctor", "presets", "run", "show"]
+    assert commands() == ["class", "diff", "doctor", "grade", "presets", "run", "show"]
 
 
 @pytest.mark.parametrize("command", [[]] + [[c] for c in commands()], ids=lambda c: " ".join(c) or "stepviz")

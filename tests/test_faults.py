@@ -524,7 +524,7 @@ def test_255_character_output_name_works_and_256_is_refused_up_front(box):
 # -- 11: the smaller ones --------------------------------------------------------------------
 
 @pytest.mark.parametrize("args,message", [
-    ([], "stepviz: error: a command is needed: run, presets, show, diff or doctor"),
+    ([], "stepviz: error: a command is needed: run, presets, show, diff, doctor, class or grade"),
     (["diff", "a.xlsx", "a.xlsx", "--tol", "nan"], "argument --tol: expected a finite number >= 0, got 'nan'"),
     (["diff", "a.xlsx", "a.xlsx", "--tol", "-1"], "argument --tol: expected a finite number >= 0, got '-1'"),
     (["run", "--csv", "d.csv", "--target", "t,t", *LONG], "data.target: column 't' is named more than once"),

@@ -45,6 +45,11 @@ def check(ws, rc, r, c):
                             f"written (XlsxWriter returned {rc})")
 
 
+def safe_read(cell: str) -> str:
+    """An answer cell read as a number: 0 while blank, text or an error."""
+    return f"IF(ISNUMBER({cell}),{cell},0)"
+
+
 def absolute(sheet: str, cell: tuple[int, int]) -> str:
     return f"{quote_sheetname(sheet)}!{xl_rowcol_to_cell(*cell, True, True)}"
 
@@ -55,10 +60,13 @@ class Book:
 
     def __init__(self, run, wb):
         self.run, self.wb = run, wb
+        self.key = run  # an exercise's true values (stepviz.exercise), set by write_sheets
         cfg = self.config = run.config
         self.msg = Messages(cfg.lang)
         self.styles = Styles(wb) if wb is not None else None  # None: only laying out (estimate)
         self.exercise = cfg.exercise
+        self.assessment = cfg.exercise and getattr(cfg, "assessment", False)  # no checks in the file
+        self.parameters = set(cfg.network.parameters())
         self.labels = {"X": cfg.x_labels, "y": cfg.y_labels}
         # what an epoch starts from and hands to the next: the weights and the optimizer's state
         self.carried = set(cfg.network.parameters()) | set(cfg.network.state()) - {"t"}
@@ -99,15 +107,17 @@ class Book:
         parameters: an update is only read by the next epoch)."""
         return self.first[name]
 
-    def value(self, epoch: int, step, block: Block):
+    def value(self, epoch: int, step, block: Block, key: bool = False):
         """The numbers of a block of ``step``'s sheet in ``epoch``, as the block shows them: a
         result's, an operand copy's (where it was made: a parameter's start value), or lr's
-        and the optimizer's values from the Overview."""
+        and the optimizer's values from the Overview. ``key``: an exercise's true values
+        (its cells hold what they compute while the answers are blank), which set the
+        decimals every block shows."""
         constants = self.config.constants()
         if block.name in constants:
             return np.array([[constants[block.name]]])
         made = step if block.role == "out" else self.producer(block.name)
-        v = self.run.value(epoch, made.number, block.name)
+        v = (self.key if key else self.run).value(epoch, made.number, block.name)
         return v.T if block.transposed else v
 
     def result_block(self, step, name: str) -> Block:
@@ -118,25 +128,28 @@ class Book:
         f = self.config.focus
         return min(f[0], block.shape[0]) - 1, min(f[1], block.shape[1]) - 1
 
-    def answer_cell(self, step, block: Block) -> tuple[int, int] | None:
-        """In exercise mode, the hidden cell that holds the true value of a result's focus
-        cell (the focus cell itself is the learner's answer); None otherwise."""
-        if not self.exercise or block.role != "out" or self.steps[step.number].given:
+    def answer_at(self, step, block: Block) -> tuple[int, int] | None:
+        """In an exercise, the question cell (i, j) of a result block (its focus cell, an
+        empty answer cell for the student; stepviz.exercise says which results are asked);
+        None for any other block."""
+        if not self.exercise or block.role != "out" or block.name in self.parameters:
             return None
-        return block.cell(self.focus(block)[0], 0)[0], self.layouts[step.number].right + 2
+        if self.steps[step.number].given:
+            return None
+        return self.focus(block)
 
-    def address(self, step, block: Block, i: int, j: int) -> tuple[int, int]:
-        """Where the value of cell (i, j) of a block lives: the cell, or in exercise mode the
-        hidden true value behind an answer cell."""
-        hidden = self.answer_cell(step, block)
-        if hidden is not None and (i, j) == self.focus(block):
-            return hidden
-        return block.cell(i, j)
+    def address(self, step, block: Block, i: int, j: int) -> str:
+        """A formula's reference to cell (i, j) of a block: an answer cell is read as a
+        number, 0 while it is blank or holds text or an error (error carried forward: later
+        cells compute from the student's own answers, and never show an error value)."""
+        cell = xl_rowcol_to_cell(*block.cell(i, j))
+        return safe_read(cell) if self.answer_at(step, block) == (i, j) else cell
 
     def link(self, epoch: int, step, name: str, i: int, j: int) -> str:
         """A formula that reads cell (i, j) of result ``name`` of ``step`` in ``epoch``."""
-        cell = self.address(step, self.result_block(step, name), i, j)
-        return "=" + quote_sheetname(self.sheet_name(epoch, step)) + "!" + xl_rowcol_to_cell(*cell)
+        block = self.result_block(step, name)
+        cell = quote_sheetname(self.sheet_name(epoch, step)) + "!" + xl_rowcol_to_cell(*block.cell(i, j))
+        return "=" + (safe_read(cell) if self.answer_at(step, block) == (i, j) else cell)
 
     def readers(self, epoch: int, step, name: str) -> list[tuple[int, object]]:
         """(epoch, step) of the sheets that read the value ``name`` made by ``step``."""

@@ -43,6 +43,7 @@ def estimate(config) -> Estimate:
     WorkbookError with the option to change) and return its size."""
     from ..display import Shown
     from ..terms import excel
+    from ..tolerance import check_formula, tolerance_term
     from .core import Book
     from .step_sheet import arithmetic
 
@@ -66,8 +67,16 @@ def estimate(config) -> Estimate:
             addr = lambda c: "XFD1048576"  # noqa: E731  (the longest reference)
             span = lambda a, b: "XFD1048576:XFD1048576"  # noqa: E731
             r, c = p.result.shape
-            longest = [(len(excel(p.compute.op.spell(r - 1, c - 1, [b.shape for b in p.operands]), addr, span)) + 1,
-                        p.result.name)]
+            formula = len(excel(p.compute.op.spell(r - 1, c - 1, [b.shape for b in p.operands]), addr, span)) + 1
+            longest = [(formula, p.result.name)]
+            if config.exercise:  # a practice check: the value and its tolerance, each answer read
+                # safely, every number in scientific notation (the longest tolerance)
+                safe = lambda c: "IF(ISNUMBER(XFD1048576),XFD1048576,0)"  # noqa: E731
+                sci = [Shown("sci")] * len(p.operands)
+                value, tol = tolerance_term(p.compute.op.spell(r - 1, c - 1, [b.shape for b in p.operands]), sci,
+                                            Shown("sci"))
+                check = check_formula("XFD1048576", excel(value, safe, span), excel(tol, safe, span))
+                longest.append((len(check), f"the check of {p.result.name}"))
             if not config.exercise:
                 longest.append((len(arithmetic(p, lambda b: widest)[0]), f"the arithmetic line of {p.result.name}"))
             for length, what in longest:

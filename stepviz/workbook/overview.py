@@ -18,8 +18,14 @@ def write_overview(book, ws) -> None:
     cells = Cells()
     cells.text(0, 0, msg("overview.title", name=cfg.name), st.title)
     r = 1
-    for key in ("overview.intro", "overview.intro_exercise" if book.exercise else "overview.intro_live"):
+    intro = "overview.intro_live" if not book.exercise else (
+        "overview.intro_assessment" if book.assessment else "overview.intro_exercise")
+    for key in ("overview.intro", intro):
         cells.text(r, 0, msg(key))
+        r += 1
+    if cfg.student:  # a class's workbook: whose it is (stepviz class)
+        sid, name = cfg.student
+        cells.text(r, 0, f"{msg('overview.student')}: " + (f"{name} ({sid})" if name else sid), st.bold)
         r += 1
 
     if cfg.about:

@@ -13,7 +13,8 @@ import math
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..display import line_parts, line_text, shown
-from ..terms import I, J, Cell, Index, excel, is_array, merge_literals, number
+from ..terms import I, J, Cell, Index, excel, is_array, merge_literals
+from ..tolerance import check_formula, tolerance_term
 from .core import Cells, absolute
 from .network import weight_bars
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
@@ -30,7 +31,7 @@ class StepSheet:
         self.cells = Cells()
         self.msg, self.styles = book.msg, book.styles
         self.values = {b: book.value(epoch, step, b) for b in self.lay.blocks}
-        self.shown = {b: shown(v, book.config.decimals) for b, v in self.values.items()}
+        self.shown = {b: shown(book.value(epoch, step, b, key=True), book.config.decimals) for b in self.lay.blocks}
         self.right = self.lay.right  # grows with the texts written
 
     # -- values ------------------------------------------------------------------------
@@ -105,8 +106,8 @@ class StepSheet:
                 out.append(msg("notes.start_training", previous=self.epoch - 1, first=detail[0]))
         elif self.step.given and self.epoch != detail[0]:
             out.append(msg("notes.data_later", first=detail[0]))
-        if self.book.exercise and not self.step.given:
-            out.append(msg("notes.exercise"))
+        if self.book.exercise and not self.step.given:  # first: what to do, and that a blank counts as 0
+            out.insert(0, msg("notes.assessment" if self.book.assessment else "notes.exercise"))
         return out
 
     def given(self):
@@ -161,8 +162,8 @@ class StepSheet:
             self.focus_cells()
 
     def results(self, p):
-        """The formulas of one result, with their values; in exercise mode the focus cell is
-        an empty answer cell, the true value hidden beside it."""
+        """The formulas of one result, with their values; in an exercise the question cell is
+        an empty answer cell (in practice mode with its check beside it)."""
         book, st, step = self.book, self.styles, self.step
         block, shapes = p.result, [b.shape for b in p.operands]
         fmt = st.cell("value", self.shown[block].num_format)
@@ -170,20 +171,13 @@ class StepSheet:
         operand_values = [self.values[b] for b in p.operands]
 
         def addr(c: Cell) -> str:
-            b = p.operands[c.k]
-            return xl_rowcol_to_cell(*book.address(step, b, c.r, c.c))
+            return book.address(step, p.operands[c.k], c.r, c.c)
 
-        def span(c0: Cell, c1: Cell) -> str:
+        def span(c0: Cell, c1: Cell) -> str:  # SUM and SUMSQ skip a blank or text answer
             b = p.operands[c0.k]
-            cells = [(r, c) for r in range(c0.r, c1.r + 1) for c in range(c0.c, c1.c + 1)]
-            if any(book.address(step, b, r, c) != b.cell(r, c) for r, c in cells):
-                # a range over an exercise's answer cell: list the cells, each read where
-                # its true value is (SUM and SUMSQ take lists; MMULT never reads a result)
-                return ",".join(xl_rowcol_to_cell(*book.address(step, b, r, c)) for r, c in cells)
             return xl_rowcol_to_cell(*b.cell(c0.r, c0.c)) + ":" + xl_rowcol_to_cell(*b.cell(c1.r, c1.c))
 
-        hidden = book.answer_cell(step, block)
-        focus = book.focus(block)
+        question = book.answer_at(step, block)
         cache = book.formulas  # the same layout in every epoch: spelled once per cell and form
         op = p.compute.op
         for i in range(block.shape[0]):
@@ -193,24 +187,22 @@ class StepSheet:
                     t = op.cell_term(i, j, shapes, operand_values)
                     cache[key] = ("=" + excel(t, addr, span), "dynamic_array_formula" if is_array(t) else "formula")
                 (formula, kind), v = cache[key], float(values[i, j])
-                if hidden is not None and (i, j) == focus:
+                if (i, j) == question:
                     self.cells.put(*block.cell(i, j), "blank", None, st.cell("answer", self.shown[block].num_format))
-                    self.cells.put(*hidden, kind, formula, st.hidden, v)
-                    self.verdict(block, hidden, v)
+                    if not book.assessment:
+                        t = op.cell_term(i, j, shapes, operand_values)
+                        value, tol = tolerance_term(t, [self.shown[b] for b in p.operands], self.shown[block])
+                        self.verdict(block, check_formula(xl_rowcol_to_cell(*block.cell(i, j)),
+                                                          excel(value, addr, span), excel(tol, addr, span)), kind)
                 else:
                     self.cells.put(*block.cell(i, j), kind, formula, fmt, v)
         if p.line_row is not None and not book.exercise:
             self.line(p)
 
-    def verdict(self, block: Block, hidden, v: float):
-        """✓ when the answer matches the true value to the shown precision, ✗ otherwise."""
-        answer = xl_rowcol_to_cell(*block.cell(*self.book.focus(block)))
-        true = xl_rowcol_to_cell(*hidden)
-        tol = self.shown[block].tolerance(v)
-        formula = (f'=IF(ISBLANK({answer}),"",IF(ABS({answer}-{true})<=MAX({number(tol)},0.005*ABS({true})),'
-                   f'"✓","✗"))')
-        r, _ = block.cell(*self.book.focus(block))
-        self.cells.put(r, block.col + block.shape[1], "formula", formula, self.styles.verdict, "")
+    def verdict(self, block: Block, check: str, kind: str):
+        """Beside a practice answer, its live check (``check_formula``)."""
+        r, c = block.cell(*self.book.focus(block))
+        self.cells.put(r, block.col + block.shape[1], kind, check, self.styles.verdict, "")
 
     # -- the arithmetic line ------------------------------------------------------------
     def line(self, p):
@@ -315,8 +307,6 @@ class StepSheet:
         width = max(width, longest + 2)
         ws.set_column(0, 0, 2)
         ws.set_column(LEFT, self.right + 1, width)
-        if book.exercise and not self.step.given:
-            ws.set_column(self.lay.right + 2, self.lay.right + 2, None, None, {"hidden": True})
         ws.protect()
         # print (and PDF-render) the whole sheet, long text lines included
         ws.print_area(0, 0, self.lay.height, self.right)

@@ -1,0 +1,149 @@
+"""A class and its grading, whole processes. `stepviz class` for 30 students, per student,
+against one default `stepviz run` (median of interleaved runs); `stepviz grade` of 300
+default (`seed-mlp`) submissions with every answer typed, its time and its peak memory
+against grading 30 (memory must not grow with the number of files). Each process's CPU time
+(user + system) is reported beside its wall time: on a shared machine the wall time varies
+with the other load, the CPU time much less."""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+TARGET_CLASS = 1.3  # per student, against one `stepviz run`
+TARGET_GRADE_S = 30.0  # 300 submissions
+
+CHILD = r"""
+import json, sys, time
+t = time.perf_counter()
+from stepviz.cli import main
+rc = main(sys.argv[2:])
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+with open(sys.argv[1], "w") as f:
+    print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t, "peak_mb": int(hwm) / 1024}), file=f)
+"""
+
+
+def timed(cmd, cwd):
+    """(wall seconds, CPU seconds) of a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def roster(path, n):
+    path.write_text("id,name\n" + "".join(f"s{k:04d},Student {k}\n" for k in range(n)))
+
+
+def type_answers(folder):
+    """Type every answer of every workbook of a class (the true value at the question's focus,
+    as stored), by editing the sheets' XML: a blank answer cell gets a number."""
+    from stepviz.classroom import load_course
+    from stepviz.grading import Key
+
+    course = load_course(folder)
+    base = course.config()
+    for student in course.students:
+        key = Key(course, base, student, folder)
+        by_sheet = {}
+        for (e, n, name), (sheet, (r, c)) in key.cells.items():
+            v = key.run.value(e, n, name)
+            f = tuple(min(a, b) - 1 for a, b in zip(key.run.config.focus, v.shape))
+            by_sheet.setdefault(sheet, []).append((r, c, float(v[f])))
+        path = folder / student.file
+        with zipfile.ZipFile(path) as z:
+            parts = {n: z.read(n) for n in z.namelist()}
+        rels = dict(re.findall(rb'Id="(rId\d+)" Type="[^"]*/worksheet" Target="([^"]+)"',
+                               parts["xl/_rels/workbook.xml.rels"]))
+        part_of = {html_unescape(name.decode()): "xl/" + rels[rid].decode()
+                   for name, rid in re.findall(rb'<sheet name="([^"]+)" sheetId="\d+" r:id="(rId\d+)"',
+                                               parts["xl/workbook.xml"])}
+        for sheet, cells in by_sheet.items():
+            xml = parts[part_of[sheet]]
+            for r, c, v in cells:
+                ref = cell_ref(r, c).encode()
+                xml, k = re.subn(rb'<c r="' + ref + rb'" s="(\d+)"/>',
+                                 rb'<c r="' + ref + rb'" s="\1"><v>' + repr(v).encode() + rb"</v></c>", xml)
+                assert k == 1, (path, sheet, ref)
+            parts[part_of[sheet]] = xml
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for n, data in parts.items():
+                z.writestr(n, data)
+
+
+def html_unescape(s):
+    import html
+
+    return html.unescape(s)
+
+
+def cell_ref(r, c):
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    return xl_rowcol_to_cell(r, c)
+
+
+def grade(folder, cwd):
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as f:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", CHILD, f.name, "grade", "-q", str(folder), str(folder)], cwd=cwd,
+                       check=True, stdout=subprocess.DEVNULL)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        with open(f.name) as result:
+            out = json.load(result)
+    out["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out
+
+
+def main(tiny=False):
+    import numpy as np
+
+    students, graded, repeat = (3, (3, 6), 1) if tiny else (30, (30, 300), 5)
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        roster(d / "roster.csv", students)
+        exe = [sys.executable, "-m", "stepviz"]
+        one = exe + ["run", "-q", "-o", "one.xlsx"]
+        klass = exe + ["class", "roster.csv", "-o", "c", "-q", "--secret", "5eed"]
+        runs, classes = [], []
+        for _ in range(repeat):  # interleaved; the same class folder is written again (same bytes)
+            runs.append(timed(one, d))
+            classes.append(timed(klass, d))
+        run_wall, run_cpu = np.median(runs, axis=0)
+        class_wall, class_cpu = np.median(classes, axis=0) / students
+        out["class per student"] = {"stepviz_s": class_wall, "baseline_s": run_wall, "ratio": class_wall / run_wall,
+                                    "cpu_ratio": class_cpu / run_cpu, "target": TARGET_CLASS, "students": students}
+        print(f"class {students} students: {class_wall:.3f} s per student (CPU {class_cpu:.3f} s), one stepviz run "
+              f"{run_wall:.3f} s (CPU {run_cpu:.3f} s), ratio {class_wall / run_wall:.2f} (CPU {class_cpu / run_cpu:.2f}) "
+              f"(target <= {TARGET_CLASS})")
+        for n in graded:
+            roster(d / f"roster{n}.csv", n)
+            folder = d / f"g{n}"
+            subprocess.run(exe + ["class", f"roster{n}.csv", "-o", folder.name, "-q", "--secret", "5eed"], cwd=d,
+                           check=True)
+            type_answers(folder)
+            r = grade(folder, d)
+            with open(folder / "grades.csv", newline="") as f:
+                rows = list(csv.DictReader(f))
+            r["submissions"] = len(rows)
+            r["all_right"] = sum(row["score"] == row["max_score"] and not row["flags"] for row in rows)
+            out[f"grade {n}"] = r
+            print(f"grade {n} submissions, every answer typed: {r['seconds']:.1f} s (CPU {r['cpu_s']:.1f} s), "
+                  f"peak {r['peak_mb']:.0f} MB, {r['all_right']}/{len(rows)} all right"
+                  + (f" (target <= {TARGET_GRADE_S:.0f} s)" if n == 300 else ""))
+    return out
+
+
+if __name__ == "__main__":
+    main()
