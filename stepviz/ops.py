@@ -347,6 +347,7 @@ class Softmax(Op):
     however large (±1000), makes a cell overflow."""
 
     words = "softmax({0})"
+    key = "softmax"  # its note on the sheet (stepviz.text)
 
     def shape(self, z):
         return z
@@ -376,6 +377,10 @@ class CrossEntropy(Op):
     (sigmoid outputs). Operands (y, output); one number."""
 
     binary: bool = False
+
+    @property
+    def key(self):  # its note on the sheet (stepviz.text)
+        return "bce" if self.binary else "ce"
 
     @property
     def words(self):

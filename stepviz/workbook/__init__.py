@@ -70,7 +70,7 @@ def settings(run) -> dict[str, str]:
     cfg = run.config
     return {"version": __version__, "name": cfg.name, "network": cfg.network.describe(),
             "samples": str(len(cfg.X)), "lr": repr(cfg.lr), "epochs": str(cfg.epochs),
-            "seed": str(cfg.seed), "detail": ", ".join(map(str, cfg.detail)),
+            "seed": str(cfg.seed), "detail": ", ".join(map(cfg.label, cfg.detail)),
             "final_loss": repr(run.loss), "lang": cfg.lang, "exercise": str(cfg.exercise).lower(),
             # where read_history finds its table, whatever the language
             "history_sheet": Messages(cfg.lang)("sheets.history"), "history_header": str(HEADER + 1)}

@@ -78,9 +78,14 @@ class Book:
     def title(self, step) -> str:
         return self.msg(f"steps.{step.key}") + (f" {step.layer}" if step.layer else "")
 
+    def label(self, update: int) -> str:
+        """An update as sheets name it: the epoch ``3``, or ``1.2`` for batch 2 of epoch 1."""
+        return self.config.label(update)
+
     def sheet_name(self, epoch: int, step) -> str:
-        """``1.03 hidden input``: the name of a step sheet (at most 31 characters)."""
-        return f"{epoch}.{step.number:02d} {self.title(step)}"[:31]
+        """``1.03 hidden input`` (epoch 1, step 3), or with mini-batches ``1.2.03 hidden input``
+        (epoch 1, batch 2, step 3): the name of a step sheet (at most 31 characters)."""
+        return f"{self.label(epoch)}.{step.number:02d} {self.title(step)}"[:31]
 
     def caption(self, name: str, shape, transposed: bool, updated: bool) -> str:
         shown = name + ("ᵀ" if transposed else "")

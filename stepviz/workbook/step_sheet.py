@@ -58,8 +58,14 @@ class StepSheet:
     def header(self):
         book, step, msg, st = self.book, self.step, self.msg, self.styles
         n = len(book.run.steps)
-        self.put_text(TITLE, 0, msg("sheet.title", epoch=self.epoch, step=step.number, steps=n,
-                                    title=book.title(step)), st.title)
+        cfg = book.config
+        if cfg.batches > 1:
+            e, b = divmod(self.epoch - 1, cfg.batches)
+            title = msg("sheet.title_batch", epoch=e + 1, batch=b + 1, batches=cfg.batches, step=step.number,
+                        steps=n, title=book.title(step))
+        else:
+            title = msg("sheet.title", epoch=self.epoch, step=step.number, steps=n, title=book.title(step))
+        self.put_text(TITLE, 0, title, st.title)
         # all the step's formulas; each band repeats its own, so this long line may run past
         # the printed page without loss
         self.cells.text(WORDS, 0, ";   ".join(c.words(msg) for c in step.computes), st.words)
@@ -84,7 +90,8 @@ class StepSheet:
         book, msg, cfg = self.book, self.msg, self.book.config
         keys = dict.fromkeys(f"notes.{k}" for c in self.step.computes for k in (c.result, getattr(c.op, "key", "")))
         out = [msg(k) for k in keys if msg.get(k)]
-        detail = book.run.detail
+        detail, label = book.run.detail, book.label
+        batched = "_batch" if cfg.batches > 1 else ""
         if any(c.op.what == "state_start" for c in self.step.computes if self.step.given):
             out.append(msg("notes.state_start"))
         if any(c.op.what == "epoch" for c in self.step.computes if self.step.given):
@@ -92,17 +99,21 @@ class StepSheet:
         if any(c.op.what == "start_value" for c in self.step.computes if self.step.given):
             if self.epoch == detail[0]:
                 if self.epoch > 1:
-                    out.append(msg("notes.start_first_trained", previous=self.epoch - 1))
+                    out.append(msg("notes.start_first_trained" + batched, previous=self.epoch - 1))
                 elif cfg.init:
                     out.append(msg("notes.start_init", names=", ".join(cfg.init), seed=cfg.seed))
                 else:
                     out.append(msg("notes.start_seed", seed=cfg.seed))
             elif self.epoch - 1 in detail:
-                out.append(msg("notes.start_previous", previous=self.epoch - 1))
+                out.append(msg("notes.start_previous" + batched, previous=label(self.epoch - 1)))
             else:
-                out.append(msg("notes.start_training", previous=self.epoch - 1, first=detail[0]))
+                out.append(msg("notes.start_training" + batched, previous=self.epoch - 1, first=label(detail[0])))
+        elif self.step.given and batched and "X" in self.step.results:  # each batch has its own rows
+            rows = book.run.batch_rows[self.epoch] + 1
+            out.append(msg("notes.batch_rows", rows=", ".join(map(str, rows)),
+                           order=msg("overview.shuffled" if cfg.shuffle else "overview.in_order")))
         elif self.step.given and self.epoch != detail[0]:
-            out.append(msg("notes.data_later", first=detail[0]))
+            out.append(msg("notes.data_later", first=label(detail[0])))
         if self.book.exercise and not self.step.given:
             out.append(msg("notes.exercise"))
         return out
@@ -127,7 +138,7 @@ class StepSheet:
                         link, plus = (self.epoch - 1, self.step), "+1"
                     else:
                         fmt_role = "trained"
-            elif not first:
+            elif not first and book.config.batches == 1:  # a batch has its own rows: numbers
                 link = (detail[0], self.step)
             fmt = st.cell("link" if link else fmt_role, self.shown[block].num_format)
             value = self.values[block]
