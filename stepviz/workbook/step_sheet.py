@@ -18,6 +18,9 @@ from .core import Cells, absolute
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
 
+FREEZE_ROWS = 20  # step sheets of batches with more rows than this freeze their header rows
+
+
 def write_step(book, ws, epoch: int, step) -> None:
     StepSheet(book, ws, epoch, step).write()
 
@@ -50,6 +53,8 @@ class StepSheet:
             self.computed()
         self.captions()
         self.finish()
+        if self.book.config.batch > FREEZE_ROWS:  # a tall sheet keeps its title, notes and focus in view
+            self.ws.freeze_panes(FOCUS + 1, 0)
 
     def put_text(self, r, c, text, fmt=None):
         self.cells.text(r, c, text, fmt)
@@ -285,7 +290,7 @@ class StepSheet:
     # -- captions, provenance, finishing ----------------------------------------------------
     def captions(self):
         book, st, step = self.book, self.styles, self.step
-        short = lambda e, s: f"{e}.{s.number:02d}"  # noqa: E731
+        short = lambda e, s: f"{book.label(e)}.{s.number:02d}"  # noqa: E731
         for b in self.lay.blocks:
             if b.role == "in" and not step.given:
                 if b.name in book.constants:
