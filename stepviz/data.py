@@ -83,9 +83,10 @@ def read_csv(name, target, folder: Path | None, classes: bool = False):
         raise ConfigError(f"{path}: every column is a target; at least one input column is needed")
     values = np.empty((len(rows) - 1, len(header)))
     ti = [header.index(t) for t in target]
-    # a single target column of text (or of numbers, with data.classes) holds class labels
-    labelled = len(ti) == 1 and (classes or any(len(row) == len(header) and not NUMBER.fullmatch(row[ti[0]].strip())
-                                                for _, row in rows[1:]))
+    # a single target column of text labels (or of any labels, with data.classes) holds classes
+    # (a column of numbers with a stray word is a typo, not classes: that stays an error)
+    labelled = len(ti) == 1 and (classes or not any(len(row) == len(header) and NUMBER.fullmatch(row[ti[0]].strip())
+                                                    for _, row in rows[1:]))
     labels: list[str] = []
     for i, (line, row) in enumerate(rows[1:]):
         if len(row) != len(header):
