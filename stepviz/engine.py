@@ -259,7 +259,7 @@ def _bind(config: Config, steps, shapes, carried) -> _Program:
     for key in order:
         offsets[key] = total
         total += shapes[key[1]][0] * shapes[key[1]][1]
-    ws = np.empty(total)
+    ws = np.zeros(total)  # zeros: a batch program is checked before its first run
     buf = {k: ws[o:o + shapes[k[1]][0] * shapes[k[1]][1]].reshape(shapes[k[1]]) for k, o in offsets.items()}
     split = sum(buf[first[p]].size for p in updated)
     start, end = ws[:split], ws[split:2 * split]

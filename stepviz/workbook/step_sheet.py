@@ -18,7 +18,8 @@ from .core import Cells, absolute
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
 
-FREEZE_ROWS = 20  # step sheets of batches with more rows than this freeze their header rows
+FREEZE_ROWS = 10  # step sheets of batches with more rows than this freeze their header rows (the presets of
+# the seeds, 8 rows at most, are as they were)
 
 
 def write_step(book, ws, epoch: int, step) -> None:
