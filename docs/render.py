@@ -109,6 +109,13 @@ def main():
         zh = stepviz.write_workbook(stepviz.train("seed-mlp", lang="zh"), work / "zh.xlsx")
         render(zh, openpyxl.load_workbook(zh, read_only=True).sheetnames[3], "zh-step-3", work)
         render(comparison(work), "Loss", "optimizers", work)
+        iris(work)
+
+
+def iris(work: Path):
+    """Classification: the iris preset's softmax and cross-entropy on batch 1 of epoch 1."""
+    book = stepviz.write_workbook(stepviz.train("iris"), work / "iris.xlsx")
+    render(book, "1.1.06 error", "iris-step-6", work, crop_height=1150)
 
 
 if __name__ == "__main__":
