@@ -12,6 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bench_classify  # noqa: E402
 import bench_export  # noqa: E402
 import bench_record  # noqa: E402
 import bench_scale  # noqa: E402
@@ -34,7 +35,7 @@ def main(argv=None):
     print(f"machine: {machine()}")
     results = {"machine": machine(), "record": bench_record.main(args.tiny),
                "export": bench_export.main(args.tiny), "startup": bench_startup.main(args.tiny),
-               "scale": bench_scale.main(args.tiny)}
+               "scale": bench_scale.main(args.tiny), "classify": bench_classify.main(args.tiny)}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -314,7 +314,7 @@ def _train_batches(config: Config, progress, steps, params, carried) -> Run:
     next_detail, d = (detail[0] if detail else 0), 0
     tick = max(1, config.epochs // 100)
     next_tick = tick if progress else 0
-    X, y, cur, update = config.X, config.y, full, 0
+    take_X, take_y, cur, update = config.X.take, config.y.take, full, 0
     t = full.first.get("t")
     with np.errstate(all="ignore"):
         for epoch in range(1, config.epochs + 1):
@@ -340,8 +340,8 @@ def _train_batches(config: Config, progress, steps, params, carried) -> Run:
                     if t is not None:
                         prog.buf[t][...] = cur.buf[t]
                     cur = prog
-                np.take(X, rows, axis=0, out=prog.buf[prog.first["X"]])
-                np.take(y, rows, axis=0, out=prog.buf[prog.first["y"]])
+                take_X(rows, 0, prog.buf[prog.first["X"]])
+                take_y(rows, 0, prog.buf[prog.first["y"]])
                 for call in prog.calls:
                     call()
                 if update == next_detail:

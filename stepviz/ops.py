@@ -335,9 +335,9 @@ class Elementwise(Op):
 
 
 def _softmax(z, out):
-    np.subtract(z, z.max(axis=1, keepdims=True), out)  # z − max ≤ 0: exp never overflows
+    np.subtract(z, np.maximum.reduce(z, 1, None, None, True), out)  # z − max ≤ 0: exp never overflows
     np.exp(out, out)
-    np.divide(out, out.sum(axis=1, keepdims=True), out)
+    np.divide(out, np.add.reduce(out, 1, None, None, True), out)  # (reduce: keepdims, without a wrapper's cost)
 
 
 @dataclass(frozen=True)
@@ -362,11 +362,11 @@ class Softmax(Op):
 
 
 def _cross_entropy(y, p, binary, out):
-    # a term whose y is 0 is 0 (PyTorch's convention), also where p is exactly 0: log(1) there
-    with np.errstate(divide="ignore"):
-        s = np.vdot(y, np.log(np.where(y == 0, 1.0, p)))
-        if binary:
-            s += np.vdot(1.0 - y, np.log(np.where(y == 1, 1.0, 1.0 - p)))
+    # a term whose y is 0 is 0 (PyTorch's convention), also where p is exactly 0: log(1) there.
+    # (log(0) = -inf where y is not 0: the engine runs under np.errstate and reports it.)
+    s = np.vdot(y, np.log(np.where(y == 0, 1.0, p)))
+    if binary:
+        s += np.vdot(1.0 - y, np.log(np.where(y == 1, 1.0, 1.0 - p)))
     out[0, 0] = -s
 
 
@@ -422,5 +422,23 @@ ADAM_STEP = Elementwise("{0} + {1} · {2} / (√{3} + {4})",
 # d_output for a cross-entropy loss: the output's slope cancels against the loss's derivative,
 # ∂loss/∂output_layer_input = output − y = −E, so the tutorial's direction is E itself. One op per
 # loss so that step 8's note (keyed by the op) can show that loss's derivation.
-CE_DELTA = Elementwise("{0}", lambda e: e, key="ce_delta")
-BCE_DELTA = Elementwise("{0}", lambda e: e, key="bce_delta")
+@dataclass(frozen=True)
+class Same(Op):
+    """A copy of its operand under another name (a numpy copy, a formula reading one cell).
+    ``key`` names its note on the sheet (stepviz.text)."""
+
+    key: str = ""
+    words = "{0}"
+
+    def shape(self, a):
+        return a
+
+    def program(self, a, *, out):
+        return [(np.copyto, (out, a))]
+
+    def spell(self, i, j, shapes):
+        return x(0, i, j)
+
+
+CE_DELTA = Same("ce_delta")
+BCE_DELTA = Same("bce_delta")
