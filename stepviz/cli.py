@@ -379,7 +379,10 @@ def cmd_doctor(args) -> int:
     rows = [("name", s.get("name")), ("network", s.get("network")), ("samples", s.get("samples")),
             ("lr", s.get("lr")), ("epochs", s.get("epochs")), ("seed", s.get("seed")),
             ("final loss", s.get("final_loss")),
-            ("step sheets", f"{info['step_sheets']} (detailed epochs: {', '.join(map(str, info['epochs']))})"),
+            ("step sheets", f"{info['step_sheets']} (detailed epochs: {', '.join(map(str, info['epochs']))})"
+             if "batches" not in info["settings"] else
+             f"{info['step_sheets']} (detailed batches: {info['settings'].get('detail', '')}; the Trace counts them "
+             f"as updates {', '.join(map(str, info['epochs']))})"),
             ("trace values", info["trace_values"])]
     for key, value in rows:
         print(f"  {key:<13}{value}")

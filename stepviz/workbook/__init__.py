@@ -73,4 +73,7 @@ def settings(run) -> dict[str, str]:
             "seed": str(cfg.seed), "detail": ", ".join(map(cfg.label, cfg.detail)),
             "final_loss": repr(run.loss), "lang": cfg.lang, "exercise": str(cfg.exercise).lower(),
             # where read_history finds its table, whatever the language
-            "history_sheet": Messages(cfg.lang)("sheets.history"), "history_header": str(HEADER + 1)}
+            "history_sheet": Messages(cfg.lang)("sheets.history"), "history_header": str(HEADER + 1),
+            # mini-batches: how many per epoch, to read the sheets' epoch.batch names (only then,
+            # so that other workbooks keep their bytes)
+            **({"batches": str(cfg.batches), "batch_size": str(cfg.batch)} if cfg.batches > 1 else {})}
