@@ -61,7 +61,7 @@ class StepView:
         self.step, self.epoch, self.focus = book.steps[int(step)], int(epoch), (int(focus[0]), int(focus[1]))
         self.style = style()
         msg = book.msg
-        self.title = msg("sheet.title", epoch=self.epoch, step=self.step.number, steps=n, title=book.title(self.step))
+        self.title = book.sheet_title(self.epoch, self.step)
         self.words = ";   ".join(c.words(msg) for c in self.step.computes)
         self.focus_label = msg("sheet.focus")
         self.layout = lay = book.layouts[self.step.number]

@@ -87,6 +87,16 @@ class Book:
         (epoch 1, batch 2, step 3): the name of a step sheet (at most 31 characters)."""
         return f"{self.label(epoch)}.{step.number:02d} {self.title(step)}"[:31]
 
+    def sheet_title(self, epoch: int, step) -> str:
+        """The title line of a step sheet: ``Epoch 1 · step 3 of 12 · hidden input``, or with
+        mini-batches ``Epoch 1, batch 2 of 10 · step 3 of 12 · hidden input``."""
+        cfg, n = self.config, len(self.run.steps)
+        if cfg.batches > 1:
+            e, b = divmod(epoch - 1, cfg.batches)
+            return self.msg("sheet.title_batch", epoch=e + 1, batch=b + 1, batches=cfg.batches, step=step.number,
+                            steps=n, title=self.title(step))
+        return self.msg("sheet.title", epoch=epoch, step=step.number, steps=n, title=self.title(step))
+
     def caption(self, name: str, shape, transposed: bool, updated: bool) -> str:
         shown = name + ("ᵀ" if transposed else "")
         key = "captions.updated" if updated else "captions.plain"

@@ -63,14 +63,7 @@ class StepSheet:
 
     def header(self):
         book, step, msg, st = self.book, self.step, self.msg, self.styles
-        n = len(book.run.steps)
-        cfg = book.config
-        if cfg.batches > 1:
-            e, b = divmod(self.epoch - 1, cfg.batches)
-            title = msg("sheet.title_batch", epoch=e + 1, batch=b + 1, batches=cfg.batches, step=step.number,
-                        steps=n, title=book.title(step))
-        else:
-            title = msg("sheet.title", epoch=self.epoch, step=step.number, steps=n, title=book.title(step))
+        title = book.sheet_title(self.epoch, step)
         self.put_text(TITLE, 0, title, st.title)
         # all the step's formulas; each band repeats its own, so this long line may run past
         # the printed page without loss
