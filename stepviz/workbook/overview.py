@@ -129,11 +129,19 @@ def _tutorial(book, cells, r) -> int:
         values = dict(outputs=_numbers(run.output.ravel()), loss=f"{run.loss:.6g}", seed=cfg.seed,
                       epochs=cfg.epochs, weights=_numbers(run.params["wout"].ravel()),
                       labels=", ".join(cfg.x_labels or ()),
-                      prediction=_numbers(run.predict(cfg.predict).ravel()) if cfg.predict is not None else "")
+                      prediction=_numbers(run.predict(cfg.predict).ravel()) if cfg.predict is not None else "",
+                      accuracy=_accuracy(cfg.y, run.output))
         for part in ("reported", "differs"):
             r += 1
             cells.text(r, 0, msg(f"results.{about['result']}.{part}", **values))
     return r + 1
+
+
+def _accuracy(y, output) -> str:
+    """The share of samples whose largest output is their target class (one column: output
+    and target on the same side of 0.5), as ``96% (144 of 150)``."""
+    right = (output.argmax(axis=1) == y.argmax(axis=1)) if y.shape[1] > 1 else ((output >= 0.5) == (y >= 0.5)).ravel()
+    return f"{right.mean():.0%} ({int(right.sum())} of {len(y)})"
 
 
 def _numbers(values) -> str:
