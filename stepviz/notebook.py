@@ -102,7 +102,7 @@ class StepView:
         names = [html.escape(label) for label in block.labels or ()]  # a CSV's column names
         row_names = names if names and block.transposed else [str(i + 1) for i in range(rows)]
         col_names = names if names and not block.transposed else [str(j + 1) for j in range(cols)]
-        text = self.shown[block].text
+        text = self.shown[block].cell_text
         # ids unique to the content: two different tables in one notebook never share CSS
         uid = hashlib.sha1(repr((row_names, col_names, self.values[block].tolist(), text(1 / 3),
                                  colours.tolist())).encode()).hexdigest()[:12]
