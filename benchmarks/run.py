@@ -13,6 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_class  # noqa: E402
+import bench_classify  # noqa: E402
 import bench_export  # noqa: E402
 import bench_map  # noqa: E402
 import bench_record  # noqa: E402
@@ -37,7 +38,7 @@ def main(argv=None):
     results = {"machine": machine(), "record": bench_record.main(args.tiny),
                "export": bench_export.main(args.tiny), "startup": bench_startup.main(args.tiny),
                "scale": bench_scale.main(args.tiny), "map": bench_map.main(args.tiny),
-               "class": bench_class.main(args.tiny)}
+               "class": bench_class.main(args.tiny), "classify": bench_classify.main(args.tiny)}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -113,6 +113,7 @@ def main():
         render(zh, openpyxl.load_workbook(zh, read_only=True).sheetnames[3], "zh-step-3", work)
         render(comparison(work), "Loss", "optimizers", work)
         maps(work)
+        iris(work)
 
 
 def maps(work: Path):
@@ -124,6 +125,12 @@ def maps(work: Path):
                           epochs=5000, lr=1.0)
     book = stepviz.write_workbook(moons, work / "moons.xlsx")
     render(book, "Map", "map-moons", work, box=(0, 775, 1584, 650), resolution=50)
+
+
+def iris(work: Path):
+    """Classification: the iris preset's softmax and cross-entropy on batch 1 of epoch 1."""
+    book = stepviz.write_workbook(stepviz.train("iris"), work / "iris.xlsx")
+    render(book, "1.1.06 error", "iris-step-6", work, crop_height=1150)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import signal
 import sys
 from pathlib import Path
@@ -87,11 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--hidden", type=_ints, metavar="H[,H...]",
                      help="hidden layer sizes: 3, or 8,4 for two layers, or 0 for none (a perceptron)")
     run.add_argument("--detail", type=_detail, metavar="E[,E...]",
-                     help="epochs written step by step: 1,2,500 or last")
+                     help="epochs written step by step: 1,2,500 or last; with mini-batches "
+                     "epoch.batch, like 1.1,1.2")
     run.add_argument("--focus", type=_ints, metavar="ROW,COL",
                      help="the active (yellow) cell of each result, counted from 1 (default 1,1)")
     run.add_argument("--activation", choices=["sigmoid", "tanh", "relu"], help="activation of every layer")
-    run.add_argument("--loss", choices=["error", "sse"], help="error: ½ΣE² (the tutorial), sse: ΣE²")
+    run.add_argument("--loss", choices=["error", "sse", "ce", "bce"],
+                     help="error: ½ΣE² (the tutorial), sse: ΣE², ce: cross-entropy (with a softmax output, "
+                     "set in the config's [network] output), bce: binary cross-entropy (sigmoid output)")
+    run.add_argument("--batch-size", type=int, metavar="B",
+                     help="samples per update (mini-batches; default: all samples, one update per epoch)")
     run.add_argument("--optimizer", choices=["gd", "momentum", "adam"],
                      help="gd: the tutorial's plain updates (default); momentum or adam: their state on "
                      "the update sheets (momentum, beta1, beta2, eps in the config's [training])")
@@ -204,6 +210,9 @@ def _detail(text: str) -> list:
             try:
                 out.append(int(t))
             except ValueError:
+                if re.fullmatch(r"\d+\.\d+", t):  # epoch.batch
+                    out.append(t)
+                    continue
                 raise argparse.ArgumentTypeError(f"expected epochs like 1,2,500 or last, got {text!r}") from None
     return out
 
@@ -245,6 +254,7 @@ def cmd_run(args) -> int:
     config = load_config(args.source, epochs=args.epochs, lr=args.lr, seed=args.seed, hidden=hidden,
                          detail=args.detail, focus=args.focus, history_every=args.history_every,
                          activation=args.activation, loss=args.loss, max_detail=args.max_detail,
+                         batch_size=args.batch_size,
                          decimals=args.decimals, lang=args.lang, exercise=args.exercise, optimizer=args.optimizer,
                          csv=args.csv and str(Path(args.csv).resolve()), target=args.target,
                          map=args.map)
@@ -291,15 +301,21 @@ def summary(run) -> str:
 
     config = run.config
     y, out = config.y, run.output
-    lines = [f"{len(run.steps)} steps × {len(run.detail)} detailed epoch(s); final loss {run.loss:.6g} "
+    detailed = f"detailed batch(es) of {config.batch}" if config.batches > 1 else "detailed epoch(s)"
+    lines = [f"{len(run.steps)} steps × {len(run.detail)} {detailed}; final loss {run.loss:.6g} "
              f"after {config.epochs} epochs"]
     k = y.shape[1]
     labels = config.y_labels or [f"y{j + 1}" if k > 1 else "y" for j in range(k)]
-    head = ["sample"] + [f"target {l}" for l in labels] + [f"output {l}" for l in labels]
+    named = config.classes or config.network.output == "softmax"  # one class per column: name the winner
+    head = ["sample"] + [f"target {l}" for l in labels] + [f"output {l}" for l in labels] + (
+        ["predicted"] if named else [])
     widths = [max(10, len(h)) for h in head]
+    if named:
+        widths[-1] = max(len(l) for l in labels) + 9
     lines.append("  ".join(f"{h:>{w}}" for h, w in zip(head, widths)))
     for i in range(min(len(y), SHOWN_SAMPLES)):
-        cells = [f"{i + 1}"] + [f"{v:.4g}" for v in y[i]] + [f"{v:.4f}" for v in out[i]]
+        cells = [f"{i + 1}"] + [f"{v:.4g}" for v in y[i]] + [f"{v:.4f}" for v in out[i]] + (
+            [_winner(labels, out[i])] if named else [])
         lines.append("  ".join(f"{c:>{w}}" for c, w in zip(cells, widths)))
     if len(y) > SHOWN_SAMPLES:
         lines.append(f"{'…':>10}  {len(y) - SHOWN_SAMPLES} more samples: see the workbook's Overview")
@@ -311,8 +327,19 @@ def summary(run) -> str:
         lines.append(f"accuracy {right / len(y):.0%} ({right} of {len(y)} samples)")
     if config.predict is not None:
         for row, p in zip(config.predict, run.predict(config.predict)):
-            lines.append(f"predict [{', '.join(f'{v:g}' for v in row)}] -> {', '.join(f'{v:.8f}' for v in p)}")
+            line = f"predict [{', '.join(f'{v:g}' for v in row)}] -> "
+            if named:
+                line += _winner(labels, p) + " (" + ", ".join(f"{l} {v:.4f}" for l, v in zip(labels, p)) + ")"
+            else:
+                line += ", ".join(f"{v:.8f}" for v in p)
+            lines.append(line)
     return "\n".join(lines)
+
+
+def _winner(labels, p) -> str:
+    """The predicted class and its probability: ``setosa 0.8763``."""
+    k = int(p.argmax())
+    return f"{labels[k]} {p[k]:.4f}"
 
 
 def _remove_empty(folder: Path) -> None:
@@ -401,7 +428,10 @@ def cmd_doctor(args) -> int:
     rows = [("name", s.get("name")), ("network", s.get("network")), ("samples", s.get("samples")),
             ("lr", s.get("lr")), ("epochs", s.get("epochs")), ("seed", s.get("seed")),
             ("final loss", s.get("final_loss")),
-            ("step sheets", f"{info['step_sheets']} (detailed epochs: {', '.join(map(str, info['epochs']))})"),
+            ("step sheets", f"{info['step_sheets']} (detailed epochs: {', '.join(map(str, info['epochs']))})"
+             if "batches" not in info["settings"] else
+             f"{info['step_sheets']} (detailed batches: {info['settings'].get('detail', '')}; the Trace counts them "
+             f"as updates {', '.join(map(str, info['epochs']))})"),
             ("trace values", info["trace_values"])]
     for key, value in rows:
         print(f"  {key:<13}{value}")

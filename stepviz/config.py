@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,17 +22,19 @@ from .steps import Network
 
 # key -> default; "..." marks keys without a default
 SCHEMA: dict[str, dict] = {
-    "data": {"X": None, "y": None, "csv": None, "target": None, "predict": None},
+    "data": {"X": None, "y": None, "csv": None, "target": None, "predict": None, "classes": None},
     "network": {"hidden": [3], "bias": True, "train_bias": True, "loss": "error",
-                "activation": "sigmoid"},
+                "activation": "sigmoid", "output": None},
     "training": {"lr": 0.1, "epochs": 5000, "seed": 0, "optimizer": "gd", "momentum": 0.9,
-                 "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+                 "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "batch_size": None, "shuffle": False},
     "init": {},  # parameter names, checked against the network
     "about": {"tutorial": None, "result": None, "names": None},  # a preset's tutorial (Overview)
     "workbook": {"detail": [1], "focus": [1, 1], "history_every": None, "max_detail": 50,
                  "decimals": 3, "lang": "en", "exercise": False, "map": None},
 }
-LOSSES = ("error", "sse")
+LOSSES = ("error", "sse", "ce", "bce")
+OUTPUTS = ("sigmoid", "tanh", "relu", "softmax")
+MAX_CLASSES = 20  # a softmax cell spells its row's EXP terms: 20 classes stay far below Excel's limits
 MAX_SEED = 2**53 - 1  # the Overview shows the seed as a number: a spreadsheet holds it exactly
 
 
@@ -61,12 +64,31 @@ class Config:
     name: str = "stepviz"
     x_labels: tuple[str, ...] | None = None
     y_labels: tuple[str, ...] | None = None
+    classes: bool = False  # the targets are one-hot classes named by y_labels (text labels in a CSV)
+    batch_size: int | None = None  # None: every sample in one batch, one update per epoch
+    shuffle: bool = False  # draw each epoch's batches in a new order (from seed)
     warnings: tuple[str, ...] = ()  # valid but probably not what was meant
     inputs: tuple[Path, ...] = ()  # the files read (config, CSV): never overwritten by the output
     # the two input columns of the Map sheet (0-based), or None: no Map sheet
     map_inputs: tuple[int, int] | None = None
     assessment: bool = False  # with exercise: no check and no answer in the file (stepviz class)
     student: tuple[str, str] | None = None  # (id, name) of a class's workbook (stepviz class)
+
+    @property
+    def batch(self) -> int:
+        """Rows of one batch (the step sheets' rows of X and y)."""
+        return self.batch_size or len(self.X)
+
+    @property
+    def batches(self) -> int:
+        """Updates per epoch: ⌈n / batch_size⌉ (the last batch may be shorter)."""
+        return -(-len(self.X) // self.batch)
+
+    def label(self, update: int) -> str:
+        """The name of an update (1-based over the run): the epoch, or ``epoch.batch``."""
+        if self.batches == 1:
+            return str(update)
+        return f"{(update - 1) // self.batches + 1}.{(update - 1) % self.batches + 1}"
 
     def constants(self) -> dict[str, float]:
         """The values the steps read besides matrices: lr and the optimizer's hyperparameters."""
@@ -170,7 +192,10 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
             flat[key] = (flat[key][0], value)
     get = lambda key: flat[key][1]  # noqa: E731
 
-    X, y, x_labels, y_labels, csv_path = load_data(get, folder)
+    classes = get("classes")
+    if classes is not None:
+        _bool(classes, "data.classes")
+    X, y, x_labels, y_labels, csv_path, classes = load_data(get, folder)
     if csv_path is not None:
         inputs = (*inputs, csv_path)
     predict = None
@@ -186,12 +211,24 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
         raise ConfigError(f"network.hidden: expected a list of layer sizes like [3] or [8, 4], got {hidden!r}")
     if any(h < 1 for h in hidden):
         raise ConfigError(f"network.hidden: layer sizes must be at least 1, got {hidden!r}")
-    loss, activation = get("loss"), get("activation")
+    loss, activation, output = get("loss"), get("activation"), get("output")
     from .ops import ACTIVATIONS
     if not isinstance(loss, str) or loss not in LOSSES:
         raise ConfigError(f"network.loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ConfigError(f"network.activation: expected one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    if output is not None and (not isinstance(output, str) or output not in OUTPUTS):
+        raise ConfigError(f"network.output: expected one of {', '.join(OUTPUTS)}, got {output!r}")
+    shown_output = output or activation
+    if (shown_output == "softmax") != (loss == "ce"):
+        raise ConfigError("network.loss: \"ce\" (cross-entropy) goes with output = \"softmax\", and softmax "
+                          f"with loss = \"ce\"; got output = {shown_output!r}, loss = {loss!r}")
+    if loss == "bce" and shown_output != "sigmoid":
+        raise ConfigError(f"network.loss: \"bce\" needs a sigmoid output, got output = {shown_output!r}")
+    if shown_output == "softmax" and not 2 <= y.shape[1] <= MAX_CLASSES:
+        raise ConfigError(f"network.output: softmax needs from 2 to {MAX_CLASSES} target columns (one per "
+                          f"class), got {y.shape[1]}")
+    output = "" if output in (None, activation) else output
     bias, train_bias = _bool(get("bias"), "network.bias"), _bool(get("train_bias"), "network.train_bias")
     from .steps import OPTIMIZERS
     optimizer = get("optimizer")
@@ -204,7 +241,15 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
             what = "> 0" if key == "eps" else "from 0 up to (not including) 1"
             raise ConfigError(f"training.{key}: expected a finite number {what}, got {v!r}")
         hyper[key] = float(v)
-    network = Network(X.shape[1], tuple(hidden), y.shape[1], bias, train_bias, loss, activation, optimizer)
+    network = Network(X.shape[1], tuple(hidden), y.shape[1], bias, train_bias, loss, activation, optimizer, output)
+    batch_size = get("batch_size")
+    if batch_size is not None and (not _is_int(batch_size) or not 1 <= batch_size <= len(X)):
+        raise ConfigError(f"training.batch_size: expected a whole number from 1 to the {len(X)} samples, "
+                          f"got {batch_size!r}")
+    batch_size = None if batch_size in (None, len(X)) else batch_size
+    shuffle = _bool(get("shuffle"), "training.shuffle")
+    batch = batch_size or len(X)
+    batches = -(-len(X) // batch)
 
     lr = get("lr")
     if not is_number(lr) or not math.isfinite(lr) or lr <= 0:
@@ -217,7 +262,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
         shown = f"a {len(str(seed))}-digit number" if _is_int(seed) and len(str(seed)) > 30 else repr(seed)
         raise ConfigError(f"training.seed: expected a whole number from 0 to {MAX_SEED} (2**53 - 1), got {shown}")
 
-    shapes = network.shapes(X.shape[0])
+    shapes = network.shapes(batch)
     init = {}
     for key, value in doc.get("init", {}).items():
         if key not in network.parameters():
@@ -232,15 +277,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     detail = [detail] if isinstance(detail, (int, str)) else detail
     if not isinstance(detail, list):
         raise ConfigError(f"workbook.detail: expected a list of epochs like [1, 2] or [\"last\"], got {detail!r}")
-    epochs_detailed = []
-    for e in detail:
-        if e == "last":
-            e = epochs
-        if not _is_int(e) or e < 1:
-            raise ConfigError(f"workbook.detail: expected epochs >= 1 or \"last\", got {e!r}")
-        if e > epochs:
-            raise ConfigError(f"workbook.detail: epoch {e} is beyond training.epochs = {epochs}")
-        epochs_detailed.append(e)
+    epochs_detailed = [_update(e, epochs, batches, len(X) % batch) for e in detail]
     epochs_detailed = tuple(sorted(set(epochs_detailed)))
     if not epochs_detailed:
         raise ConfigError("workbook.detail: name at least one epoch to write step by step, like [1] or [\"last\"]")
@@ -280,7 +317,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     map_inputs = _map(get("map"), X.shape[1], x_labels, y_labels)
 
     warnings = []
-    fn = ACTIVATIONS[activation]
+    fn = ACTIVATIONS["sigmoid" if shown_output == "softmax" else shown_output]  # softmax's range is sigmoid's
     if y.min() < fn.low or y.max() > fn.high:
         outside = y[(y < fn.low) | (y > fn.high)]
         warnings.append(f"data.y: {outside.size} target(s) outside the range of {activation} "
@@ -290,9 +327,35 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
                   history_every=int(every), decimals=decimals, lang=lang, exercise=exercise, about=about,
                   **hyper,
                   predict=predict, name=name,
-                  x_labels=x_labels, y_labels=y_labels, warnings=tuple(warnings), inputs=inputs,
+                  x_labels=x_labels, y_labels=y_labels, classes=classes, batch_size=batch_size, shuffle=shuffle,
+                  warnings=tuple(warnings), inputs=inputs,
                   map_inputs=map_inputs)
 
+
+
+def _update(entry, epochs: int, batches: int, short: int) -> int:
+    """A ``workbook.detail`` entry as the number of its update, counted from 1 over the run:
+    an epoch (its first batch), ``"epoch.batch"``, or ``"last"`` (the last update whose batch
+    is full: a step sheet shows batch_size rows, and a shorter last batch has fewer)."""
+    last = epochs * batches - (1 if short else 0)
+    if entry == "last":
+        return last
+    if isinstance(entry, str) and re.fullmatch(r"\d+\.\d+", entry.strip()):
+        e, b = map(int, entry.strip().split("."))
+        if not 1 <= b <= batches:
+            raise ConfigError(f"workbook.detail: {entry!r}: an epoch has {batches} batch(es), batch {b} is not one")
+        if short and b == batches:
+            raise ConfigError(f"workbook.detail: {entry!r}: the last batch of an epoch has {short} rows, not "
+                              "batch_size; detail a full batch (step sheets show batch_size rows)")
+    elif _is_int(entry):
+        e, b = entry, 1
+    else:
+        raise ConfigError(f"workbook.detail: expected epochs >= 1, \"epoch.batch\" or \"last\", got {entry!r}")
+    if e < 1:
+        raise ConfigError(f"workbook.detail: expected epochs >= 1 or \"last\", got {entry!r}")
+    if e > epochs:
+        raise ConfigError(f"workbook.detail: epoch {e} is beyond training.epochs = {epochs}")
+    return (e - 1) * batches + b
 
 
 def _shape(s) -> str:

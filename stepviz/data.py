@@ -23,14 +23,16 @@ NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?i:nan|inf
 
 
 def load_data(get, folder: Path | None):
-    """Return (X, y, x_labels, y_labels, csv path) from the [data] settings; labels and the
-    path are None for inline data."""
+    """Return (X, y, x_labels, y_labels, csv path, classes) from the [data] settings; labels
+    and the path are None for inline data; ``classes``: y is one-hot, one column per label."""
     if get("csv") is not None:
         if get("X") is not None or get("y") is not None:
             raise ConfigError("data: give either csv or X and y, not both")
-        return read_csv(get("csv"), get("target"), folder)
+        return read_csv(get("csv"), get("target"), folder, bool(get("classes")))
     if get("target") is not None:
         raise ConfigError("data.target: only used with data.csv")
+    if get("classes"):
+        raise ConfigError("data.classes: only used with data.csv (a target column of class labels)")
     if get("X") is None or get("y") is None:
         raise ConfigError("data: missing X and y (or csv and target)")
     X = matrix(get("X"), "data.X")
@@ -40,7 +42,7 @@ def load_data(get, folder: Path | None):
     y = matrix(raw_y, "data.y")
     if y.shape[0] != X.shape[0]:
         raise ConfigError(f"data: X has {X.shape[0]} rows but y has {y.shape[0]} (one target row per sample)")
-    return X, y, None, None, None
+    return X, y, None, None, None, False
 
 
 def _shown(path: Path) -> Path:
@@ -51,7 +53,7 @@ def _shown(path: Path) -> Path:
         return path
 
 
-def read_csv(name, target, folder: Path | None):
+def read_csv(name, target, folder: Path | None, classes: bool = False):
     if not isinstance(name, str) or not name:
         raise ConfigError(f"data.csv: expected a file name, got {name!r}")
     if isinstance(target, str):
@@ -80,19 +82,47 @@ def read_csv(name, target, folder: Path | None):
     if len(target) == len(header):
         raise ConfigError(f"{path}: every column is a target; at least one input column is needed")
     values = np.empty((len(rows) - 1, len(header)))
+    ti = [header.index(t) for t in target]
+    # a single target column of text labels (or of any labels, with data.classes) holds classes
+    # (a column of numbers with a stray word is a typo, not classes: that stays an error)
+    labelled = len(ti) == 1 and (classes or not any(len(row) == len(header) and NUMBER.fullmatch(row[ti[0]].strip())
+                                                    for _, row in rows[1:]))
+    labels: list[str] = []
     for i, (line, row) in enumerate(rows[1:]):
         if len(row) != len(header):
             raise ConfigError(f"{path}: line {line} has {len(row)} fields, the header has {len(header)}")
         for j, cell in enumerate(row):
+            if labelled and j == ti[0]:
+                if not cell.strip():
+                    raise ConfigError(f"{path}: line {line}, column {header[j]!r}: empty class label")
+                labels.append(cell.strip())
+                values[i, j] = 0.0
+                continue
             if not NUMBER.fullmatch(cell.strip()):
                 raise ConfigError(f"{path}: line {line}, column {header[j]!r}: {cell.strip()!r} is not a number")
             v = float(cell)
             if not math.isfinite(v):
                 raise ConfigError(f"{path}: line {line}, column {header[j]!r}: {cell.strip()} is not a finite number")
             values[i, j] = v
-    ti = [header.index(t) for t in target]
     xi = [j for j in range(len(header)) if j not in ti]
-    return (values[:, xi], values[:, ti], tuple(header[j] for j in xi), tuple(target), path)
+    if labelled:
+        y, names = one_hot(labels, f"{path}: column {target[0]!r}")
+        return values[:, xi], y, tuple(header[j] for j in xi), names, path, True
+    return (values[:, xi], values[:, ti], tuple(header[j] for j in xi), tuple(target), path, False)
+
+
+def one_hot(labels: list[str], where: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Class labels as one-hot rows, one column per class in sorted order (numbers by value
+    when every label is a number, else as text): ``(y, class names)``."""
+    names = sorted(set(labels), key=lambda v: (float(v), v) if all(NUMBER.fullmatch(l) for l in set(labels)) else v)
+    if len(names) < 2:
+        raise ConfigError(f"{where}: every sample has the class {names[0]!r}; a classifier needs at least two classes")
+    if len(names) > 255:
+        raise ConfigError(f"{where}: {len(names)} different labels; a class column has at most 255")
+    index = {n: k for k, n in enumerate(names)}
+    y = np.zeros((len(labels), len(names)))
+    y[np.arange(len(labels)), [index[l] for l in labels]] = 1.0
+    return y, tuple(names)
 
 
 def _records(path: Path, text: str) -> list[tuple[int, list[str]]]:

@@ -59,6 +59,16 @@ class Shown:
             return f"{_fixed(v / 10 ** e, 1)}E{e}"
         return _fixed(v, self.decimals)
 
+    def cell_text(self, v: float) -> str:
+        """What the cell's number format shows: as ``text``, except that a scientific mantissa
+        rounding up to 10 moves to the next power (``1.0E-5``, where the arithmetic line's
+        ``FIXED`` spelling reads ``10.0E-6``)."""
+        if self.kind == "sci" and v != 0:
+            e = math.floor(math.log10(abs(v)))
+            if abs(float(_fixed(v / 10 ** e, 1))) >= 10:
+                return f"{_fixed(v / 10 ** (e + 1), 1)}E{e + 1}"
+        return self.text(v)
+
     def tolerance(self, v: float) -> float:
         """Half a unit of the last digit shown for ``v``."""
         if self.kind == "sci":

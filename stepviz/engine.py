@@ -48,10 +48,18 @@ class Run:
     history_params: dict[str, np.ndarray]
     params: dict[str, np.ndarray]  # after the last update
     init: dict[str, np.ndarray]  # before the first epoch
+    # mini-batches: the rows of the data (0-based) each detailed update read, by update
+    batch_rows: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def detail(self) -> tuple[int, ...]:
+        """The detailed updates, counted from 1 over the run: the epochs, when every epoch is
+        one batch; else update u is batch (u−1) mod batches + 1 of epoch (u−1) // batches + 1."""
         return self.config.detail
+
+    def label(self, update: int) -> str:
+        """An update's name on sheets: ``3`` (epoch 3), or ``1.2`` (epoch 1, batch 2)."""
+        return self.config.label(update)
 
     @property
     def loss(self) -> float:
@@ -182,40 +190,13 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
     # the optimizer's state starts at zero; t (Adam) counts the epochs, from 1
     carried = {**params, **{n: np.zeros(shapes[n]) for n in net.state()}}
 
-    # One contiguous workspace holds every value of an epoch, each (step, name) a fixed
-    # view of it: recording a detailed epoch is one copy, and the parameters' updates are
-    # laid out in the order of their start values, so one copy starts the next epoch.
-    keys = [(s.number, r) for s in steps for r in s.results]
-    first, last = ({r: (s.number, r) for r, s in d.items()} for d in net.producers())
-    updated = [p for p in carried if last[p] != first[p]]
-    order = ([first[p] for p in updated] + [last[p] for p in updated]
-             + [k for k in keys if k not in {*map(first.get, updated), *map(last.get, updated)}])
-    offsets, total = {}, 0
-    for key in order:
-        offsets[key] = total
-        total += shapes[key[1]][0] * shapes[key[1]][1]
-    ws = np.empty(total)
-    buf = {k: ws[o:o + shapes[k[1]][0] * shapes[k[1]][1]].reshape(shapes[k[1]]) for k, o in offsets.items()}
-    split = sum(buf[first[p]].size for p in updated)
-    start, end = ws[:split], ws[split:2 * split]
+    if config.batches > 1:
+        return _train_batches(config, progress, steps, params, carried)
+    p = _bind(config, steps, net.shapes(len(config.X)), carried)
+    ws, buf, offsets, total, first, current, calls = p.ws, p.buf, p.offsets, p.total, p.first, p.current, p.calls
+    start, end = p.start, p.end
     buf[first["X"]][...] = config.X
     buf[first["y"]][...] = config.y
-    for p, value in carried.items():
-        buf[first[p]][...] = value
-
-    # bind each op's program to the buffers it reads and writes, once
-    constants = config.constants()
-    calls, current = [], {}
-    if "t" in carried:
-        calls.append(partial(np.add, buf[first["t"]], 1.0, buf[first["t"]]))
-    for s in steps:
-        for c in s.computes:
-            key = (s.number, c.result)
-            if not isinstance(c.op, Given):
-                args = [constants[o] if o in constants else buf[current[o]] for o in c.operands]
-                out = buf[key]
-                calls += [partial(fn, *a) for fn, a in c.op.program(*args, out=out)]
-            current[c.result] = key
 
     detail = config.detail
     record = np.empty((len(detail), total))
@@ -259,6 +240,138 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
     final = {p: buf[first[p]].copy() for p in params}
     return Run(config, steps, shapes, values, hist_epochs, hist_loss, hist_out, hist_params,
                final, {p: v.copy() for p, v in params.items()})
+
+
+@dataclass
+class _Program:
+    """The numpy programs of one epoch (or batch) bound to one workspace."""
+
+    ws: np.ndarray
+    buf: dict
+    offsets: dict
+    total: int
+    first: dict
+    current: dict
+    calls: list
+    start: np.ndarray
+    end: np.ndarray
+    counter: int = 0  # calls[:counter] count the updates (Adam's t)
+    forward: int = 0  # calls[counter:forward] compute the output and the loss
+
+
+def _bind(config: Config, steps, shapes, carried) -> _Program:
+    net = config.network
+    # One contiguous workspace holds every value of an epoch, each (step, name) a fixed
+    # view of it: recording a detailed epoch is one copy, and the parameters' updates are
+    # laid out in the order of their start values, so one copy starts the next epoch.
+    keys = [(s.number, r) for s in steps for r in s.results]
+    first, last = ({r: (s.number, r) for r, s in d.items()} for d in net.producers())
+    updated = [p for p in carried if last[p] != first[p]]
+    order = ([first[p] for p in updated] + [last[p] for p in updated]
+             + [k for k in keys if k not in {*map(first.get, updated), *map(last.get, updated)}])
+    offsets, total = {}, 0
+    for key in order:
+        offsets[key] = total
+        total += shapes[key[1]][0] * shapes[key[1]][1]
+    ws = np.zeros(total)  # zeros: a batch program is checked before its first run
+    buf = {k: ws[o:o + shapes[k[1]][0] * shapes[k[1]][1]].reshape(shapes[k[1]]) for k, o in offsets.items()}
+    split = sum(buf[first[p]].size for p in updated)
+    start, end = ws[:split], ws[split:2 * split]
+    for p, value in carried.items():
+        buf[first[p]][...] = value
+
+    # bind each op's program to the buffers it reads and writes, once
+    constants = config.constants()
+    calls, current, forward = [], {}, 0
+    if "t" in carried:
+        calls.append(partial(np.add, buf[first["t"]], 1.0, buf[first["t"]]))
+    counter = len(calls)
+    for s in steps:
+        for c in s.computes:
+            key = (s.number, c.result)
+            if not isinstance(c.op, Given):
+                args = [constants[o] if o in constants else buf[current[o]] for o in c.operands]
+                out = buf[key]
+                calls += [partial(fn, *a) for fn, a in c.op.program(*args, out=out)]
+            current[c.result] = key
+            if c.result == "loss":
+                forward = len(calls)
+    return _Program(ws, buf, offsets, total, first, current, calls, start, end, counter, forward)
+
+
+def _train_batches(config: Config, progress, steps, params, carried) -> Run:
+    """Mini-batch training: each epoch visits the samples in batches of ``config.batch`` rows
+    (in a new order each epoch when ``shuffle``), one update per batch. The workspace of a
+    batch is bound once (and once more for a shorter last batch); the History records, per
+    epoch, the parameters it started from and the output and loss they give on all samples."""
+    net = config.network
+    n, b, nb = len(config.X), config.batch, config.batches
+    full = _bind(config, steps, net.shapes(b), carried)
+    short = _bind(config, steps, net.shapes(n - (nb - 1) * b), carried) if n % b else full
+    whole = _bind(config, steps, net.shapes(n), carried)  # the epoch's loss over all samples
+    whole.buf[whole.first["X"]][...] = config.X
+    whole.buf[whole.first["y"]][...] = config.y
+    rng = np.random.default_rng(config.seed)
+    for name in net.parameters():  # the start values' draws come first (initial_parameters)
+        rng.uniform(size=full.buf[full.first[name]].shape)
+
+    detail = config.detail
+    record = np.empty((len(detail), full.total))
+    rows_of: dict[int, np.ndarray] = {}
+    every = config.history_every
+    hist_epochs = np.array(sorted({*range(1, config.epochs + 1, every), config.epochs}))
+    m = len(hist_epochs)
+    hist_loss = np.empty(m)
+    hist_out = np.empty((m, *whole.buf[whole.current["output"]].shape))
+    hist_params = {p: np.empty((m, *full.buf[full.first[p]].shape)) for p in params}
+    next_hist, h = int(hist_epochs[0]), 0
+    next_detail, d = (detail[0] if detail else 0), 0
+    tick = max(1, config.epochs // 100)
+    next_tick = tick if progress else 0
+    take_X, take_y, cur, update = config.X.take, config.y.take, full, 0
+    t = full.first.get("t")
+    with np.errstate(all="ignore"):
+        for epoch in range(1, config.epochs + 1):
+            order = rng.permutation(n) if config.shuffle else np.arange(n)
+            if epoch == next_hist:
+                whole.start[...] = cur.start
+                for call in whole.calls[whole.counter:whole.forward]:
+                    call()
+                hist_loss[h] = whole.buf[whole.current["loss"]][0, 0]
+                hist_out[h] = whole.buf[whole.current["output"]]
+                for p, store in hist_params.items():
+                    store[h] = whole.buf[whole.first[p]]
+                if not (np.isfinite(hist_loss[h]) and np.isfinite(cur.ws).all()):
+                    raise TrainingError(_non_finite(epoch, steps, cur.buf, hist_loss[h], config))
+                h += 1
+                next_hist = int(hist_epochs[h]) if h < m else 0
+            for k in range(nb):
+                update += 1
+                rows = order[k * b:(k + 1) * b]
+                prog = full if len(rows) == b else short
+                if prog is not cur:
+                    prog.start[...] = cur.start
+                    if t is not None:
+                        prog.buf[t][...] = cur.buf[t]
+                    cur = prog
+                take_X(rows, 0, prog.buf[prog.first["X"]])
+                take_y(rows, 0, prog.buf[prog.first["y"]])
+                for call in prog.calls:
+                    call()
+                if update == next_detail:
+                    record[d] = prog.ws
+                    rows_of[update] = rows.copy()
+                    d += 1
+                    next_detail = detail[d] if d < len(detail) else 0
+                prog.start[...] = prog.end
+            if epoch == next_tick:
+                progress(tick)
+                next_tick += tick
+    buf, offsets = full.buf, full.offsets
+    values = {k: record[:, o:o + buf[k].size].reshape(len(detail), *buf[k].shape) for k, o in offsets.items()}
+    final = {p: cur.buf[cur.first[p]].copy() for p in params}
+    return Run(config, steps, net.shapes(b), values, hist_epochs, hist_loss, hist_out, hist_params,
+               final, {p: v.copy() for p, v in params.items()}, rows_of)
 
 
 def _non_finite(epoch, steps, buf, loss, config) -> str:

@@ -61,7 +61,7 @@ class StepView:
         self.step, self.epoch, self.focus = book.steps[int(step)], int(epoch), (int(focus[0]), int(focus[1]))
         self.style = style()
         msg = book.msg
-        self.title = msg("sheet.title", epoch=self.epoch, step=self.step.number, steps=n, title=book.title(self.step))
+        self.title = book.sheet_title(self.epoch, self.step)
         self.words = ";   ".join(c.words(msg) for c in self.step.computes)
         self.focus_label = msg("sheet.focus")
         self.layout = lay = book.layouts[self.step.number]
@@ -102,7 +102,7 @@ class StepView:
         names = [html.escape(label) for label in block.labels or ()]  # a CSV's column names
         row_names = names if names and block.transposed else [str(i + 1) for i in range(rows)]
         col_names = names if names and not block.transposed else [str(j + 1) for j in range(cols)]
-        text = self.shown[block].text
+        text = self.shown[block].cell_text
         # ids unique to the content: two different tables in one notebook never share CSS
         uid = hashlib.sha1(repr((row_names, col_names, self.values[block].tolist(), text(1 / 3),
                                  colours.tolist())).encode()).hexdigest()[:12]

@@ -21,7 +21,9 @@ from typing import Callable
 
 import numpy as np
 
-from .terms import Dot, I, J, Term, Total, evaluate, fn, pattern, x
+from functools import reduce
+
+from .terms import Dot, I, J, Term, Total, XLogY, evaluate, fn, pattern, x
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,79 @@ class Elementwise(Op):
         return self.formula(*(x(k, 0, 0) if scalar(s) else x(k, i, j) for k, s in enumerate(shapes)))
 
 
+def _softmax(z, out):
+    np.subtract(z, np.maximum.reduce(z, 1, None, None, True), out)  # z − max ≤ 0: exp never overflows
+    np.exp(out, out)
+    np.divide(out, np.add.reduce(out, 1, None, None, True), out)  # (reduce: keepdims, without a wrapper's cost)
+
+
+@dataclass(frozen=True)
+class Softmax(Op):
+    """softmax of each row: EXP(z − MAX(row)) / Σ EXP(row − MAX(row)). Subtracting the row's
+    maximum changes nothing in exact arithmetic and keeps every EXP at most 1, so no logit,
+    however large (±1000), makes a cell overflow."""
+
+    words = "softmax({0})"
+    key = "softmax"  # its note on the sheet (stepviz.text)
+
+    def shape(self, z):
+        return z
+
+    def program(self, z, *, out):
+        return [(_softmax, (z, out))]
+
+    def spell(self, i, j, shapes):
+        row = x.row(0, i, shapes[0][1])
+        top = fn("MAX", *row)
+        return fn("EXP", x(0, i, j) - top) / reduce(lambda a, b: a + b, (fn("EXP", c - top) for c in row))
+
+
+def _cross_entropy(y, p, binary, out):
+    # a term whose y is 0 is 0 (PyTorch's convention), also where p is exactly 0: log(1) there.
+    # (log(0) = -inf where y is not 0: the engine runs under np.errstate and reports it.)
+    s = np.vdot(y, np.log(np.where(y == 0, 1.0, p)))
+    if binary:
+        s += np.vdot(1.0 - y, np.log(np.where(y == 1, 1.0, 1.0 - p)))
+    out[0, 0] = -s
+
+
+@dataclass(frozen=True)
+class CrossEntropy(Op):
+    """The cross-entropy of the targets y and the outputs p, summed over samples like the
+    other losses: −Σ y·ln(p) (softmax outputs), or ``binary`` −Σ [y·ln(p) + (1−y)·ln(1−p)]
+    (sigmoid outputs). Operands (y, output); one number."""
+
+    binary: bool = False
+
+    @property
+    def key(self):  # its note on the sheet (stepviz.text)
+        return "bce" if self.binary else "ce"
+
+    @property
+    def words(self):
+        return "−Σ [{0}·ln({1}) + (1−{0})·ln(1−{1})]" if self.binary else "−Σ {0}·ln({1})"
+
+    def shape(self, y, p):
+        return (1, 1)
+
+    def program(self, y, p, *, out):
+        return [(_cross_entropy, (y, p, self.binary, out))]
+
+    def form(self, i, j, operands) -> int:
+        """1 where an output is exactly 0 (or 1, binary): LN(0) would be an error value even
+        where y makes the term 0, so that form adds 1 inside LN where y is 0 (or 1)."""
+        p = operands[1]
+        return int(bool((p == 0).any() or (self.binary and (p == 1).any())))
+
+    def spell(self, i, j, shapes, guard=False):
+        y, p = x.all(0, shapes[0]), x.all(1, shapes[1])
+        t = XLogY(y, p, guard=guard)
+        return -(t + XLogY(y, p, complement=True, guard=guard)) if self.binary else -t
+
+    def cell_term(self, i, j, shapes, operands):
+        return self.spell(i, j, shapes, guard=bool(self.form(i, j, operands)))
+
+
 # The optimizers' element-wise updates (issue 13), each declared once as a cell expression.
 # Conventions: g = aᵀ·d is the tutorial's update direction (minus the loss's gradient), so a
 # step adds to the weights; momentum as PyTorch's SGD (dampening 0, no Nesterov); Adam as
@@ -343,3 +418,27 @@ ADAM_S = Elementwise("{1} · {0} + (1 − {1}) · {2}²", lambda s, b2, g: b2 * 
 BIAS_CORRECTION = Elementwise("{0} / (1 − {1}^{2})", lambda m, b, t: m / (1 - b ** t), key="hat")  # (m, beta, t)
 ADAM_STEP = Elementwise("{0} + {1} · {2} / (√{3} + {4})",
                         lambda w, lr, mh, sh, eps: w + lr * mh / (fn("SQRT", sh) + eps), key="adam")
+
+# d_output for a cross-entropy loss: the output's slope cancels against the loss's derivative,
+# ∂loss/∂output_layer_input = output − y = −E, so the tutorial's direction is E itself. One op per
+# loss so that step 8's note (keyed by the op) can show that loss's derivation.
+@dataclass(frozen=True)
+class Same(Op):
+    """A copy of its operand under another name (a numpy copy, a formula reading one cell).
+    ``key`` names its note on the sheet (stepviz.text)."""
+
+    key: str = ""
+    words = "{0}"
+
+    def shape(self, a):
+        return a
+
+    def program(self, a, *, out):
+        return [(np.copyto, (out, a))]
+
+    def spell(self, i, j, shapes):
+        return x(0, i, j)
+
+
+CE_DELTA = Same("ce_delta")
+BCE_DELTA = Same("bce_delta")

@@ -30,7 +30,7 @@ MAX_INFLATED = 4 * 2**30
 # Parts other than sheets (workbook, styles, shared strings: sheet and column names) are small:
 # 2 MB for 12,000 sheets, a few MB for 16,384 columns of 255-character names.
 MAX_OTHER_PART = 64 * 2**20
-STEP_SHEET = re.compile(r"^\d+\.\d{2,} ")
+STEP_SHEET = re.compile(r"^\d+(?:\.\d+)?\.\d{2,} ")  # 1.03 ..., with mini-batches 1.2.03 ...
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
@@ -176,10 +176,11 @@ def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
     """(sheet name, formula in words) of a step sheet, or None when there is none."""
     import openpyxl
 
-    prefix = f"{epoch}.{step:02d} "
     check_workbook(path)
     wb = openpyxl.load_workbook(path, read_only=True)
     try:
+        batches = next((int(p.value) for p in wb.custom_doc_props.props if p.name == "stepviz_batches"), 1)
+        prefix = f"{_label(epoch, batches)}.{step:02d} "
         name = next((n for n in wb.sheetnames if n.startswith(prefix)), None)
         if name is None:
             return None
@@ -187,6 +188,17 @@ def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
         return name, words or ""
     finally:
         wb.close()
+
+
+def _label(update: int, batches: int) -> str:
+    """An update's name on its sheets: the epoch, or epoch.batch (stepviz.config.Config.label)."""
+    return str(update) if batches == 1 else f"{(update - 1) // batches + 1}.{(update - 1) % batches + 1}"
+
+
+def _update(sheet: str, batches: int) -> int:
+    """The update a step sheet shows, counted over the run as the Trace counts them."""
+    parts = sheet.split(" ", 1)[0].split(".")
+    return int(parts[0]) if len(parts) == 2 else (int(parts[0]) - 1) * batches + int(parts[1])
 
 
 def inspect(path) -> dict:
@@ -217,7 +229,8 @@ def inspect(path) -> dict:
     if props.get("exercise") != "true":  # an exercise workbook has no History and Trace
         expected += [props.get("history_sheet", "History"), "Trace"]
     problems = [f"missing sheet {s}" for s in expected if s not in names]
-    epochs = sorted({int(n.split(".")[0]) for n in steps})
+    batches = int(props.get("batches", 1))  # mini-batches: a sheet is named epoch.batch.step
+    epochs = sorted({_update(n, batches) for n in steps})
     values = missing = 0
     if "Trace" in names:
         try:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from .ops import (ACTIVATIONS, ADAM_M, ADAM_S, ADAM_STEP, BIAS_CORRECTION, MOMENTUM_BUFFER, STEP, Activate, Add,
-                  ColumnSum, Given, Loss, MatMul, Multiply, Op, Slope, Subtract)
+from .ops import (ACTIVATIONS, ADAM_M, ADAM_S, ADAM_STEP, BCE_DELTA, BIAS_CORRECTION, CE_DELTA, MOMENTUM_BUFFER, STEP,
+                  Activate, Add, ColumnSum, CrossEntropy, Given, Loss, MatMul, Multiply, Op, Slope, Softmax, Subtract)
 
 OPTIMIZERS = ("gd", "momentum", "adam")
 # the values an optimizer reads from the Overview (besides lr), and the state it keeps per
@@ -74,6 +74,12 @@ class Network:
     loss: str = "error"
     activation: str = "sigmoid"
     optimizer: str = "gd"
+    output: str = ""  # the output layer's activation: "" is the hidden one's; "softmax"
+
+    @property
+    def cross_entropy(self) -> bool:
+        """Whether the loss is a cross-entropy (ce, bce): d_output is then E itself."""
+        return self.loss in ("ce", "bce")
 
     # -- names ---------------------------------------------------------------
     def _hidden_names(self, l: int) -> dict[str, str]:
@@ -160,15 +166,24 @@ class Network:
             add("hidden_input", dense(h["input"], previous, h["w"], h["b"]), layer=h["n"])
             add("hidden_activations", Compute(h["act"], Activate(fn), (h["input"],)), layer=h["n"])
             previous = h["act"]
+        out_op = Softmax() if self.output == "softmax" else Activate(ACTIVATIONS[self.output or self.activation])
         add("output_layer", dense("output_layer_input", previous, "wout", "bout"),
-            Compute("output", Activate(fn), ("output_layer_input",)))
-        add("error", Compute("E", Subtract(), ("y", "output")),
-            Compute("loss", Loss(half=self.loss == "error"), ("E",)))
-        add("slopes", Compute("slope_output_layer", Slope(fn), ("output",)),
-            *(Compute(h["slope"], Slope(fn), (h["act"],)) for h in layers))
-        # sse loss ΣE² has gradient 2E (seeds 001/002); the tutorial's ½ΣE² has E.
-        factor = 2.0 if self.loss == "sse" else 1.0
-        add("output_delta", Compute("d_output", Multiply(factor), ("E", "slope_output_layer")))
+            Compute("output", out_op, ("output_layer_input",)))
+        if self.cross_entropy:
+            # the loss's derivative cancels the output's slope: d_output = E, no output slope
+            add("error", Compute("E", Subtract(), ("y", "output")),
+                Compute("loss", CrossEntropy(binary=self.loss == "bce"), ("y", "output")))
+            if layers:
+                add("slopes", *(Compute(h["slope"], Slope(fn), (h["act"],)) for h in layers))
+            add("output_delta", Compute("d_output", BCE_DELTA if self.loss == "bce" else CE_DELTA, ("E",)))
+        else:
+            add("error", Compute("E", Subtract(), ("y", "output")),
+                Compute("loss", Loss(half=self.loss == "error"), ("E",)))
+            add("slopes", Compute("slope_output_layer", Slope(fn), ("output",)),
+                *(Compute(h["slope"], Slope(fn), (h["act"],)) for h in layers))
+            # sse loss ΣE² has gradient 2E (seeds 001/002); the tutorial's ½ΣE² has E.
+            factor = 2.0 if self.loss == "sse" else 1.0
+            add("output_delta", Compute("d_output", Multiply(factor), ("E", "slope_output_layer")))
         upstream, upstream_w = "d_output", "wout"
         for h in reversed(layers):
             add("hidden_error", Compute(h["error"], MatMul(transposed=(False, True)), (upstream, upstream_w)),
@@ -203,6 +218,6 @@ class Network:
 
     def describe(self) -> str:
         sizes = "→".join(str(s) for s in (self.inputs, *self.hidden, self.outputs))
-        return f"{sizes} {self.activation}" + ("" if self.bias else ", no bias") + (
+        return f"{sizes} {self.activation}" + (f", {self.output} output" if self.output else "") + ("" if self.bias else ", no bias") + (
             "" if self.train_bias or not self.bias else ", frozen bias") + f", loss {self.loss}" + (
             "" if self.optimizer == "gd" else f", {self.optimizer}")

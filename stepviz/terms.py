@@ -139,6 +139,17 @@ class AbsRange(Term):
     how: str
 
 
+class XLogY(Term):
+    """Σ y·ln(p) over the cells of two operands of one shape (``complement``: Σ (1−y)·ln(1−p),
+    the other half of binary cross-entropy). ``guard``: the form for a p of exactly 0 (or 1)
+    where y is 0 (or 1): that term is 0, as in PyTorch, not 0·ln(0)."""
+
+    y: tuple[Cell, ...]
+    p: tuple[Cell, ...]
+    complement: bool = False
+    guard: bool = False
+
+
 def fn(name: str, *args) -> Fn:
     return Fn(name, tuple(term(a) for a in args))
 
@@ -177,6 +188,8 @@ def cells(t: Term) -> list[Cell]:
         return list(t.a) + list(t.b)
     if isinstance(t, Total):
         return list(t.cells)
+    if isinstance(t, XLogY):
+        return list(t.y) + list(t.p)
     return []
 
 
@@ -248,6 +261,13 @@ def _excel(t, addr, span) -> tuple[str, int]:
     if isinstance(t, AbsRange):  # SUMIF, MAX and MIN skip text, and need no array evaluation
         r = span(t.cells[0], t.cells[-1])
         return (f'(SUMIF({r},">0")-SUMIF({r},"<0"))' if t.how == "sum" else f"MAX(MAX({r}),-MIN({r}))"), 9
+    if isinstance(t, XLogY):  # SUMPRODUCT evaluates LN over the range in Excel and LibreOffice alike
+        y, p = span(t.y[0], t.y[-1]), span(t.p[0], t.p[-1])
+        if t.complement:
+            y, p = f"1-{y}", f"1-{p}" + (f"+({y}=1)" if t.guard else "")
+        elif t.guard:
+            p = f"{p}+({y}=0)"
+        return f"SUMPRODUCT({y},LN({p}))", 9
     p = _PREC[t.op]
     a, pa = _excel(t.a, addr, span)
     b, pb = _excel(t.b, addr, span)
@@ -313,6 +333,12 @@ def _text(t) -> tuple[list[Part], int]:
         return _sum(terms), 1 if len(terms) > 1 else 2
     if isinstance(t, Total):
         terms = [[Value(c, wrap=True), "²"] if t.squares else [Value(c)] for c in t.cells]
+        return ["("] + _sum(terms) + [")"], 9
+    if isinstance(t, XLogY):
+        if t.complement:
+            terms = [["(1−", Value(y), ")×ln(1−", Value(p), ")"] for y, p in zip(t.y, t.p)]
+        else:
+            terms = [[Value(y), "×ln(", Value(p), ")"] for y, p in zip(t.y, t.p)]
         return ["("] + _sum(terms) + [")"], 9
     p = _PREC[t.op]
     a, pa = _text(t.a)

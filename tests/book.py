@@ -9,7 +9,7 @@ YELLOW, ORANGE = "FFFF00", "FFC000"
 # a same-sheet reference (not preceded by "Sheet!") and an optional range end
 REF = re.compile(r"(?<![!\w$'.])\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?(?![\w(!])")
 CAPTION = re.compile(r"^(\w+?)(ᵀ)?( updated)?  \((\d+)×(\d+)\)$")
-STEP_SHEET = re.compile(r"^(\d+)\.(\d{2,}) ")
+STEP_SHEET = re.compile(r"^(\d+)\.(?:(\d+)\.)?(\d{2,}) ")  # 1.03 ..., with mini-batches 1.2.03 ...
 
 
 def refs(formula: str) -> set[tuple[int, int]]:
@@ -49,7 +49,12 @@ class StepSheet:
     blocks: list = field(default_factory=list)
     locked: dict = field(default_factory=dict)  # (r, c) -> bool
     protected: bool = False
+    batch: int | None = None  # mini-batches: the batch of the epoch
     links: dict = field(default_factory=dict)  # (r, c) -> hyperlink location
+
+    def update(self, config) -> int:
+        """The sheet's update counted over the run (the epoch, when an epoch is one batch)."""
+        return self.epoch if self.batch is None else (self.epoch - 1) * config.batches + self.batch
 
     def matrix(self, block):
         r, c = block.top_left
@@ -73,7 +78,8 @@ def step_sheets(path):
         m = STEP_SHEET.match(ws.title)
         if not m:
             continue
-        s = StepSheet(ws.title, int(m.group(1)), int(m.group(2)), protected=bool(ws.protection.sheet))
+        s = StepSheet(ws.title, int(m.group(1)), int(m.group(3)), protected=bool(ws.protection.sheet),
+                      batch=None if m.group(2) is None else int(m.group(2)))
         vs = wv[ws.title]
         for row in ws.iter_rows():
             for cell in row:

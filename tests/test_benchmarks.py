@@ -12,7 +12,7 @@ def test_benchmarks_run_in_tiny_mode(monkeypatch):
 
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     results = run.main(["--tiny"])
-    for group in ("record", "export", "startup"):
+    for group in ("record", "export", "startup", "classify"):
         for label, r in results[group].items():
             assert r["ratio"] > 0 and r["target"] > 0, (group, label)
     assert results["record"]["seed-mlp"]["recorded_values"] == 20 * 133

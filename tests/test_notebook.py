@@ -85,7 +85,7 @@ def same_as_libreoffice(run, name, lo, focus):
     _, recalculated, seen = lo[name]
     compared = 0
     for s in step_sheets(recalculated):
-        view = run.show_step(s.step, epoch=s.epoch, focus=focus)
+        view = run.show_step(s.step, epoch=s.update(run.config), focus=focus)
         cells = seen[s.title]
         assert cells[(0, 0)].text == view.title and cells[(1, 0)].text == view.words, s.title
         tables, lines = parse(view.to_html())

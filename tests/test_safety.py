@@ -49,7 +49,7 @@ CONFIGS = {  # name: (TOML text, expected message)
     "detail-empty": ("[workbook]\ndetail = []\n", "workbook.detail: name at least one epoch"),
     "focus": ("[workbook]\nfocus = [0, 1]\n", "workbook.focus: expected [row, col] counted from 1"),
     "focus-outside": ("[workbook]\nfocus = [5, 1]\n", "workbook.focus: [5, 1] is outside every matrix of this network (at most [4, 4])"),
-    "loss": ('[network]\nloss = "mse"\n', "network.loss: expected one of error, sse, got 'mse'"),
+    "loss": ('[network]\nloss = "mse"\n', "network.loss: expected one of error, sse, ce, bce, got 'mse'"),
     "no-data": ("[training]\nlr = 0.1\n", "data: missing X and y"),
 }
 
@@ -73,7 +73,7 @@ def test_each_bad_config_is_one_line_exit_2_and_nothing_left(tmp_path, case):
     (["run", "-o", "/proc/stepviz.xlsx", "--epochs", "1"], "/proc: cannot write here"),
     (["run", "-o", "missing/x.xlsx"], "missing: no such folder for the output"),
     (["run", "-o", "sub"], "sub: is a directory"),
-    (["run", "nope"], "unknown preset 'nope'; presets are: or-gate, seed-mlp, seed-mlp-adam, seed-mlp-momentum, single-neuron, two-layer, virus, xor"),
+    (["run", "nope"], "unknown preset 'nope'; presets are: iris, or-gate, seed-mlp, seed-mlp-adam, seed-mlp-momentum, single-neuron, two-layer, virus, xor"),
 ])
 def test_bad_output_paths_and_presets(tmp_path, args, message):
     (tmp_path / "sub").mkdir()

@@ -105,7 +105,7 @@ def test_step_sheet_values_equal_the_trace(preset):
             if b.name in run.config.network.constants():  # lr, beta1, ...: links to the Overview
                 assert s.matrix(b) == [[run.config.constants()[b.name]]]
                 continue
-            listed = trace[(trace.epoch == s.epoch) & (trace.name == b.name)]
+            listed = trace[(trace.epoch == s.update(run.config)) & (trace.name == b.name)]
             # an updated parameter is the later listing; everything else the first
             step = listed.step.max() if b.updated or (not b.linked and s.step > 2) else listed.step.min()
             want = listed[listed.step == step].value.to_numpy()

@@ -99,10 +99,13 @@ def settings(run) -> dict[str, str]:
     cfg = run.config
     out = {"version": __version__, "name": cfg.name, "network": cfg.network.describe(),
             "samples": str(len(cfg.X)), "lr": repr(cfg.lr), "epochs": str(cfg.epochs),
-            "seed": str(cfg.seed), "detail": ", ".join(map(str, cfg.detail)),
+            "seed": str(cfg.seed), "detail": ", ".join(map(cfg.label, cfg.detail)),
             "final_loss": repr(run.loss), "lang": cfg.lang, "exercise": str(cfg.exercise).lower(),
             # where read_history finds its table, whatever the language
-            "history_sheet": Messages(cfg.lang)("sheets.history"), "history_header": str(HEADER + 1)}
+            "history_sheet": Messages(cfg.lang)("sheets.history"), "history_header": str(HEADER + 1),
+            # mini-batches: how many per epoch, to read the sheets' epoch.batch names (only then,
+            # so that other workbooks keep their bytes)
+            **({"batches": str(cfg.batches), "batch_size": str(cfg.batch)} if cfg.batches > 1 else {})}
     if cfg.exercise:  # the loss after training is no business of an exercise
         del out["final_loss"]
         out["mode"] = "assessment" if cfg.assessment else "practice"

@@ -86,9 +86,24 @@ class Book:
     def title(self, step) -> str:
         return self.msg(f"steps.{step.key}") + (f" {step.layer}" if step.layer else "")
 
+    def label(self, update: int) -> str:
+        """An update as sheets name it: the epoch ``3``, or ``1.2`` for batch 2 of epoch 1."""
+        return self.config.label(update)
+
     def sheet_name(self, epoch: int, step) -> str:
-        """``1.03 hidden input``: the name of a step sheet (at most 31 characters)."""
-        return f"{epoch}.{step.number:02d} {self.title(step)}"[:31]
+        """``1.03 hidden input`` (epoch 1, step 3), or with mini-batches ``1.2.03 hidden input``
+        (epoch 1, batch 2, step 3): the name of a step sheet (at most 31 characters)."""
+        return f"{self.label(epoch)}.{step.number:02d} {self.title(step)}"[:31]
+
+    def sheet_title(self, epoch: int, step) -> str:
+        """The title line of a step sheet: ``Epoch 1 · step 3 of 12 · hidden input``, or with
+        mini-batches ``Epoch 1, batch 2 of 10 · step 3 of 12 · hidden input``."""
+        cfg, n = self.config, len(self.run.steps)
+        if cfg.batches > 1:
+            e, b = divmod(epoch - 1, cfg.batches)
+            return self.msg("sheet.title_batch", epoch=e + 1, batch=b + 1, batches=cfg.batches, step=step.number,
+                            steps=n, title=self.title(step))
+        return self.msg("sheet.title", epoch=epoch, step=step.number, steps=n, title=self.title(step))
 
     def caption(self, name: str, shape, transposed: bool, updated: bool) -> str:
         shown = name + ("ᵀ" if transposed else "")

@@ -139,7 +139,9 @@ def train_seconds(config) -> float:
     sizes = (net.inputs, *net.hidden, net.outputs)
     macs = sum(len(config.X) * a * b for a, b in zip(sizes, sizes[1:]))
     calls = sum(len(s.computes) for s in steps)
-    epoch = 0.7e-6 * calls + (1.3e-9 if values < 1_000_000 else 20e-9) * values + 0.5e-9 * macs
+    # mini-batches: the calls run once per batch, and once more for the epoch's loss on all samples
+    updates = config.batches + (1 if config.batches > 1 else 0)
+    epoch = 0.7e-6 * calls * updates + (1.3e-9 if values < 1_000_000 else 20e-9) * values + 0.5e-9 * macs
     return config.epochs * epoch
 
 

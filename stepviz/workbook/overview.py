@@ -37,15 +37,18 @@ def write_overview(book, ws) -> None:
     bias = msg("overview.no_bias") if not net.bias else "" if net.train_bias else msg("overview.frozen_bias")
     rows = [
         ("network", " → ".join(str(s) for s in (net.inputs, *net.hidden, net.outputs)) + f", {net.activation}"
-         + (f", {bias}" if bias else "")),
+         + (", " + msg("overview.output_layer", name=net.output) if net.output else "") + (f", {bias}" if bias else "")),
         ("samples", len(cfg.X)),
         ("lr", cfg.lr),
         ("epochs", cfg.epochs),
         ("seed", cfg.seed if not cfg.init else msg("overview.seed_given", seed=cfg.seed, names=", ".join(cfg.init))),
-        ("detail", ", ".join(map(str, detail))),
+        ("detail", ", ".join(map(cfg.label, detail))),
         ("history_every", cfg.history_every),
         ("loss", msg("overview.loss_" + net.loss)),
     ]
+    if cfg.batches > 1:  # mini-batches: one update per batch
+        order = msg("overview.shuffled" if cfg.shuffle else "overview.in_order")
+        rows.insert(4, ("batch_size", msg("overview.batches", size=cfg.batch, batches=cfg.batches, order=order)))
     if net.optimizer != "gd":  # plain gradient descent: the tutorial's, nothing to add
         rows += [("optimizer", msg("overview.optimizer_" + net.optimizer)),
                  *((name, getattr(cfg, name)) for name in net.constants()[1:])]
@@ -61,7 +64,7 @@ def write_overview(book, ws) -> None:
             hint = "overview.lr_exercise" if book.exercise else (
                 ("overview.lr_chain" if len(chain) > 1 else "overview.lr_one")
                 + ("" if len(chain) == len(detail) else "_partial"))
-            cells.text(r, VALUE + 1, msg(hint, chain=_epochs(chain), others=_epochs(detail[len(chain):])),
+            cells.text(r, VALUE + 1, msg(hint, chain=_epochs(chain, cfg.label), others=_epochs(detail[len(chain):], cfg.label)),
                        st.words)
         elif key not in net.constants() and not isinstance(value, str):
             cells.put(r, VALUE, "number", value, st.left)
@@ -79,7 +82,7 @@ def write_overview(book, ws) -> None:
         loss_step = next(s for s in run.steps if "loss" in s.results)
         for e in detail:
             r += 1
-            cells.text(r, LABEL, msg("overview.live_loss", epoch=e))
+            cells.text(r, LABEL, msg("overview.live_loss", epoch=cfg.label(e)))
             block = book.result_block(loss_step, "loss")
             value = float(run.value(e, loss_step.number, "loss")[0, 0])
             fmt = st.cell("link", shown([value], cfg.decimals + 2).num_format)
@@ -139,11 +142,19 @@ def _tutorial(book, cells, r) -> int:
         values = dict(outputs=_numbers(run.output.ravel()), loss=f"{run.loss:.6g}", seed=cfg.seed,
                       epochs=cfg.epochs, weights=_numbers(run.params["wout"].ravel()),
                       labels=", ".join(cfg.x_labels or ()),
-                      prediction=_numbers(run.predict(cfg.predict).ravel()) if cfg.predict is not None else "")
+                      prediction=_numbers(run.predict(cfg.predict).ravel()) if cfg.predict is not None else "",
+                      accuracy=_accuracy(cfg.y, run.output))
         for part in ("reported", "differs"):
             r += 1
             cells.text(r, 0, msg(f"results.{about['result']}.{part}", **values))
     return r + 1
+
+
+def _accuracy(y, output) -> str:
+    """The share of samples whose largest output is their target class (one column: output
+    and target on the same side of 0.5), as ``96% (144 of 150)``."""
+    right = (output.argmax(axis=1) == y.argmax(axis=1)) if y.shape[1] > 1 else ((output >= 0.5) == (y >= 0.5)).ravel()
+    return f"{right.mean():.0%} ({int(right.sum())} of {len(y)})"
 
 
 def _numbers(values) -> str:
@@ -200,9 +211,9 @@ def _chain(detail) -> tuple[int, ...]:
     return tuple(detail[:n])
 
 
-def _epochs(epochs) -> str:
+def _epochs(epochs, label=str) -> str:
     if not epochs:
         return ""
     if len(epochs) > 2 and epochs[-1] - epochs[0] == len(epochs) - 1:
-        return f"{epochs[0]}–{epochs[-1]}"
-    return ", ".join(map(str, epochs))
+        return f"{label(epochs[0])}–{label(epochs[-1])}"
+    return ", ".join(map(label, epochs))

@@ -20,6 +20,10 @@ from .network import weight_bars
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
 
+FREEZE_ROWS = 10  # step sheets of batches with more rows than this freeze their header rows (the presets of
+# the seeds, 8 rows at most, are as they were)
+
+
 def write_step(book, ws, epoch: int, step) -> None:
     StepSheet(book, ws, epoch, step).write()
 
@@ -53,6 +57,8 @@ class StepSheet:
         self.captions()
         weight_bars(self)
         self.finish()
+        if self.book.config.batch > FREEZE_ROWS:  # a tall sheet keeps its title, notes and focus in view
+            self.ws.freeze_panes(FOCUS + 1, 0)
 
     def put_text(self, r, c, text, fmt=None):
         self.cells.text(r, c, text, fmt)
@@ -60,9 +66,8 @@ class StepSheet:
 
     def header(self):
         book, step, msg, st = self.book, self.step, self.msg, self.styles
-        n = len(book.run.steps)
-        self.put_text(TITLE, 0, msg("sheet.title", epoch=self.epoch, step=step.number, steps=n,
-                                    title=book.title(step)), st.title)
+        title = book.sheet_title(self.epoch, step)
+        self.put_text(TITLE, 0, title, st.title)
         # all the step's formulas; each band repeats its own, so this long line may run past
         # the printed page without loss
         self.cells.text(WORDS, 0, ";   ".join(c.words(msg) for c in step.computes), st.words)
@@ -87,7 +92,8 @@ class StepSheet:
         book, msg, cfg = self.book, self.msg, self.book.config
         keys = dict.fromkeys(f"notes.{k}" for c in self.step.computes for k in (c.result, getattr(c.op, "key", "")))
         out = [msg(k) for k in keys if msg.get(k)]
-        detail = book.run.detail
+        detail, label = book.run.detail, book.label
+        batched = "_batch" if cfg.batches > 1 else ""
         if any(c.op.what == "state_start" for c in self.step.computes if self.step.given):
             out.append(msg("notes.state_start"))
         if any(c.op.what == "epoch" for c in self.step.computes if self.step.given):
@@ -95,17 +101,21 @@ class StepSheet:
         if any(c.op.what == "start_value" for c in self.step.computes if self.step.given):
             if self.epoch == detail[0]:
                 if self.epoch > 1:
-                    out.append(msg("notes.start_first_trained", previous=self.epoch - 1))
+                    out.append(msg("notes.start_first_trained" + batched, previous=self.epoch - 1))
                 elif cfg.init:
                     out.append(msg("notes.start_init", names=", ".join(cfg.init), seed=cfg.seed))
                 else:
                     out.append(msg("notes.start_seed", seed=cfg.seed))
             elif self.epoch - 1 in detail:
-                out.append(msg("notes.start_previous", previous=self.epoch - 1))
+                out.append(msg("notes.start_previous" + batched, previous=label(self.epoch - 1)))
             else:
-                out.append(msg("notes.start_training", previous=self.epoch - 1, first=detail[0]))
+                out.append(msg("notes.start_training" + batched, previous=self.epoch - 1, first=label(detail[0])))
+        elif self.step.given and batched and "X" in self.step.results:  # each batch has its own rows
+            rows = book.run.batch_rows[self.epoch] + 1
+            out.append(msg("notes.batch_rows", rows=", ".join(map(str, rows)),
+                           order=msg("overview.shuffled" if cfg.shuffle else "overview.in_order")))
         elif self.step.given and self.epoch != detail[0]:
-            out.append(msg("notes.data_later", first=detail[0]))
+            out.append(msg("notes.data_later", first=label(detail[0])))
         if self.book.exercise and not self.step.given:  # first: what to do, and that a blank counts as 0
             out.insert(0, msg("notes.assessment" if self.book.assessment else "notes.exercise"))
         return out
@@ -130,7 +140,7 @@ class StepSheet:
                         link, plus = (self.epoch - 1, self.step), "+1"
                     else:
                         fmt_role = "trained"
-            elif not first:
+            elif not first and book.config.batches == 1:  # a batch has its own rows: numbers
                 link = (detail[0], self.step)
             fmt = st.cell("link" if link else fmt_role, self.shown[block].num_format)
             value = self.values[block]
@@ -271,7 +281,7 @@ class StepSheet:
     # -- captions, provenance, finishing ----------------------------------------------------
     def captions(self):
         book, st, step = self.book, self.styles, self.step
-        short = lambda e, s: f"{e}.{s.number:02d}"  # noqa: E731
+        short = lambda e, s: f"{book.label(e)}.{s.number:02d}"  # noqa: E731
         for b in self.lay.blocks:
             if b.role == "in" and not step.given:
                 if b.name in book.constants:
