@@ -139,6 +139,7 @@ class AbsRange(Term):
     how: str
 
 
+@dataclass(frozen=True)
 class XLogY(Term):
     """Σ y·ln(p) over the cells of two operands of one shape (``complement``: Σ (1−y)·ln(1−p),
     the other half of binary cross-entropy). ``guard``: the form for a p of exactly 0 (or 1)
