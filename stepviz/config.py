@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -111,10 +112,48 @@ def display_name(name: str) -> str:
 
 
 def _parse(text: str, where: str) -> dict:
+    nesting(text, where)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: invalid TOML: {e}") from None
+    except ValueError as e:  # an integer of more digits than Python converts (4,300)
+        raise ConfigError(f"{where}: invalid TOML: a number too long to read ({str(e).split(':')[0]})") from None
+    except RecursionError:  # nesting() bounds it first; a last resort
+        raise ConfigError(f"{where}: invalid TOML: nested too deeply") from None
+
+
+MAX_NESTING = 32  # arrays and inline tables inside one another; stepviz reads 2 (a matrix)
+_NEXT = re.compile(r"""[\[\]{}"'#]""")  # where nesting changes, or a string or comment starts
+_STRING_END = {'"""': re.compile(r'(?:[^\\"]|\\[\s\S]|"(?!""))*"""'), "'''": re.compile(r"[\s\S]*?'''"),
+               '"': re.compile(r'(?:[^\\"\n]|\\.)*"'), "'": re.compile(r"[^'\n]*'")}
+
+
+def nesting(text: str, where: str) -> None:
+    """Refuse TOML whose arrays and inline tables nest deeper than MAX_NESTING, in one pass over
+    the text before parsing it (Python's parser recurses once per level and fails at a few
+    hundred). Brackets in strings and comments do not count; at a string that does not end,
+    the scan stops and the parser reports it."""
+    depth, pos = 0, 0
+    while (m := _NEXT.search(text, pos)) is not None:
+        c, pos = m.group(), m.end()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ConfigError(f"{where}: arrays or inline tables nested more than {MAX_NESTING} deep "
+                                  f"(line {text.count(chr(10), 0, m.start()) + 1}); a config needs 2 (a matrix)")
+        elif c in "]}":
+            depth -= 1
+        elif c == "#":
+            pos = text.find("\n", pos) % (len(text) + 1)
+        else:
+            quote = c * 3 if text.startswith(c * 3, m.start()) else c
+            end = _STRING_END[quote].match(text, m.start() + len(quote))
+            if end is None:
+                return
+            pos = end.end()
+            while len(quote) == 3 and pos < len(text) and text[pos] == c and pos - end.end() < 2:
+                pos += 1  # a multi-line string's text may end in one or two quotes: """a""""
 
 
 def load_config(source: str | Path | dict | None = None, **overrides) -> Config:
@@ -179,9 +218,17 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     if isinstance(hidden, int) and not isinstance(hidden, bool):
         hidden = [hidden]
     if not isinstance(hidden, list) or not all(_is_int(h) for h in hidden):
-        raise ConfigError(f"network.hidden: expected a list of layer sizes like [3] or [8, 4], got {hidden!r}")
+        raise ConfigError(f"network.hidden: expected a list of layer sizes like [3] or [8, 4], got {_brief(hidden)}")
     if any(h < 1 for h in hidden):
-        raise ConfigError(f"network.hidden: layer sizes must be at least 1, got {hidden!r}")
+        raise ConfigError(f"network.hidden: layer sizes must be at least 1, got {_brief(hidden)}")
+    from .workbook.limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS  # before any work that grows with them
+    if len(hidden) > MAX_HIDDEN_LAYERS:
+        raise ConfigError(f"network.hidden: {len(hidden):,} hidden layers, stepviz draws at most {MAX_HIDDEN_LAYERS} "
+                          "(each adds 4 sheets per detailed epoch); use fewer layers")
+    if sum(hidden) > MAX_HIDDEN_UNITS:
+        raise ConfigError(f"network.hidden: {_count(sum(hidden))} hidden units in all, at most {MAX_HIDDEN_UNITS:,} "
+                          "(the training history has a column per weight and bias, Excel has 16,384 columns); "
+                          "use smaller layers")
     loss, activation = get("loss"), get("activation")
     from .ops import ACTIVATIONS
     if not isinstance(loss, str) or loss not in LOSSES:
@@ -287,6 +334,22 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
                   predict=predict, name=name,
                   x_labels=x_labels, y_labels=y_labels, warnings=tuple(warnings), inputs=inputs)
 
+
+
+def _brief(value) -> str:
+    """A value for a message, cut short when long: [3, 3, 3, 3, …] (1,000 values)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python converts
+        text = f"<a {type(value).__name__} too large to show>"
+    if len(text) <= 80:
+        return text
+    return text[:60] + "…" + (f" ({len(value):,} values)" if isinstance(value, (list, tuple, str)) else "")
+
+
+def _count(n: int) -> str:
+    """A whole number for a message, or its order when it has too many digits to read."""
+    return f"{n:,}" if abs(n) < 10**30 else "more than 10^30"
 
 
 def _shape(s) -> str:

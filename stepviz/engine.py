@@ -174,8 +174,8 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
     keys = [(s.number, r) for s in steps for r in s.results]
     first, last = ({r: (s.number, r) for r, s in d.items()} for d in net.producers())
     updated = [p for p in carried if last[p] != first[p]]
-    order = ([first[p] for p in updated] + [last[p] for p in updated]
-             + [k for k in keys if k not in {*map(first.get, updated), *map(last.get, updated)}])
+    moved = {*map(first.get, updated), *map(last.get, updated)}
+    order = [first[p] for p in updated] + [last[p] for p in updated] + [k for k in keys if k not in moved]
     offsets, total = {}, 0
     for key in order:
         offsets[key] = total
