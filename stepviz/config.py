@@ -162,6 +162,10 @@ def load_config(source: str | Path | dict | None = None, **overrides) -> Config:
     Overrides use the key names of the file (``epochs=10``, ``hidden=[8, 4]``,
     ``detail=["last"]``) and replace the file's values.
     """
+    from .errors import expect, is_path
+
+    expect(source is None or isinstance(source, dict) or is_path(source), "load_config",
+           "a preset name, a .toml path or a dict as source", source)
     if isinstance(source, dict):
         doc, name, folder, path = source, "stepviz", None, None
     else:
@@ -240,6 +244,15 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     optimizer = get("optimizer")
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise ConfigError(f"training.optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    from .steps import HYPERPARAMETERS
+    for key in ("momentum", "beta1", "beta2", "eps"):
+        # set but unused: refused, unless the file's value lost its optimizer to an override
+        # (`stepviz run seed-mlp-adam --optimizer gd`)
+        given = overrides.get(key) is not None or (key in doc.get("training", {}) and overrides.get("optimizer") is None)
+        if given and key not in HYPERPARAMETERS[optimizer]:
+            user = next(o for o, keys in HYPERPARAMETERS.items() if key in keys)
+            raise ConfigError(f'training.{key}: used only with optimizer = "{user}", and this run uses "{optimizer}"; '
+                              f'remove {key} or set training.optimizer = "{user}"')
     hyper = {}
     for key, low, high in (("momentum", 0.0, 1.0), ("beta1", 0.0, 1.0), ("beta2", 0.0, 1.0), ("eps", 0.0, math.inf)):
         v = get(key)

@@ -157,6 +157,11 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
 
     ``progress``, if given, is called with a number of epochs done, about 100 times in all.
     """
+    from .errors import expect, is_path
+
+    expect(config is None or isinstance(config, (Config, dict)) or is_path(config), "train",
+           "a preset name, a .toml path, a dict or a Config as config", config)
+    expect(progress is None or callable(progress), "train", "a function or None as progress", progress)
     if not isinstance(config, Config):
         config = load_config(config, **overrides)
     elif overrides:

@@ -39,6 +39,10 @@ class StepView:
         from .workbook.core import Book
         from .workbook.styles import style
 
+        from .engine import Run
+        from .errors import expect
+
+        expect(isinstance(run, Run), "StepView", "a Run (from stepviz.train) as run", run)
         n = len(run.steps)
         if not _whole(step) or not 1 <= step <= n:
             raise ViewError(f"step: expected a step number from 1 to {n}, got {step!r}")
