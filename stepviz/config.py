@@ -350,14 +350,15 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
 
 
 def _brief(value) -> str:
-    """A value for a message, cut short when long: [3, 3, 3, 3, …] (1,000 values)."""
+    """A value for a message, cut short when long: [3, 3, 3, 3, … (1,000 values)."""
     try:
         text = repr(value)
     except ValueError:  # an int of more digits than Python converts
         text = f"<a {type(value).__name__} too large to show>"
     if len(text) <= 80:
         return text
-    return text[:60] + "…" + (f" ({len(value):,} values)" if isinstance(value, (list, tuple, str)) else "")
+    cut = text.rfind(", ", 0, 60)
+    return text[:cut if cut > 0 else 60] + ", …" + (f" ({len(value):,} values)" if isinstance(value, (list, tuple, str)) else "")
 
 
 def _count(n: int) -> str:

@@ -154,7 +154,7 @@ def read_history(path, *, engine: str | None = None) -> pd.DataFrame:
     if not 1 <= len(sheet) <= 31:  # Excel's sheet names
         raise NotAWorkbookError(f"{path}: its document property stepviz_history_sheet is not a sheet name "
                                 f"({len(sheet):,} characters); the workbook was edited or damaged")
-    if not (header.isascii() and header.isdigit() and 1 <= int(header) <= MAX_HEADER_ROW):
+    if not (header.isascii() and header.isdigit() and len(header) <= 7 and 1 <= int(header) <= MAX_HEADER_ROW):
         raise NotAWorkbookError(f"{path}: its document property stepviz_history_header is {header[:40]!r}, "
                                 "not a row number; the workbook was edited or damaged")
     header = int(header) - 1
@@ -197,13 +197,18 @@ def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
 
     prefix = f"{epoch}.{step:02d} "
     check_workbook(path)
-    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception as e:  # openpyxl reads every part it knows (custom.xml too): errors differ
+        raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
     try:
         name = next((n for n in wb.sheetnames if n.startswith(prefix)), None)
         if name is None:
             return None
-        words = next(wb[name].iter_rows(min_row=2, max_row=2, max_col=1, values_only=True))[0]
-        return name, words or ""
+        words = next(wb[name].iter_rows(min_row=2, max_row=2, max_col=1, values_only=True), [None])[0]
+        return name, words if isinstance(words, str) else ""
+    except Exception as e:
+        raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
     finally:
         wb.close()
 

@@ -70,16 +70,19 @@ def write_workbook(run, path, *, progress=None) -> Path:
                       in_memory=size.cells <= IN_MEMORY_CELLS, inputs=run.config.inputs)
 
 
-MAX_PROPERTY = 255  # characters of a document property's value (Excel's limit; XlsxWriter drops longer)
+MAX_PROPERTY = 255  # UTF-16 units of a document property's value: Excel's limit (XlsxWriter warns)
 
 
 def fit_property(value: str) -> str:
     """A property value within Excel's limit: a longer one (the detailed epochs of a late
     epoch range, a deep network) keeps its start and end around "…"."""
-    if len(value) <= MAX_PROPERTY:
+    units = lambda s: len(s.encode("utf-16-le")) // 2  # noqa: E731  (what Excel counts)
+    if units(value) <= MAX_PROPERTY:
         return value
-    half = (MAX_PROPERTY - 1) // 2
-    return value[:half] + "…" + value[-half:]
+    head, tail = value[:MAX_PROPERTY // 2], value[-(MAX_PROPERTY // 2):]
+    while units(head) + 1 + units(tail) > MAX_PROPERTY:  # characters outside the BMP count twice
+        head, tail = (head[:-1], tail) if len(head) >= len(tail) else (head, tail[1:])
+    return head + "…" + tail
 
 
 def settings(run) -> dict[str, str]:

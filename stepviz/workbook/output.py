@@ -122,9 +122,10 @@ def write_file(path, fill, options: dict, *, in_memory: bool, inputs=()) -> Path
         raise WorkbookError(f"{path}: cannot write ({e.strerror or e})") from None
     except XlsxWriterException as e:
         raise WorkbookError(f"{path}: cannot write ({e})") from None
-    except Warning as e:  # XlsxWriter warns where it drops or cuts content; the CLI makes that an error
+    except Warning as e:  # XlsxWriter warns where Excel's limits are exceeded or content is left out;
+        # the CLI (and pytest) make its warnings errors: nothing is written then
         what = str(e) if len(str(e)) <= 200 else str(e)[:199] + "…"
-        raise WorkbookError(f"{path}: not written: XlsxWriter would leave something out ({what})") from None
+        raise WorkbookError(f"{path}: not written: XlsxWriter warns: {what}") from None
     finally:
         if private is not None:
             with signals_deferred():  # finish removing it even if a signal arrives now
