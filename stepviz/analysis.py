@@ -4,7 +4,6 @@ Every function accepts a Run, a workbook path or a Trace DataFrame.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 

@@ -14,7 +14,7 @@ class ArgumentError(StepvizError, TypeError):
 
 
 def expect(ok: bool, function: str, what: str, value) -> None:
-    """Raise ArgumentError unless ``ok``: ``write_workbook: run: expected a Run …, got NoneType``."""
+    """Raise ArgumentError unless ``ok``: ``write_workbook: expected a Run … as run, got NoneType``."""
     if not ok:
         raise ArgumentError(f"{function}: expected {what}, got {type(value).__name__}")
 

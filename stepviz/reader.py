@@ -234,9 +234,7 @@ def inspect(path) -> dict:
     if "version" not in props:
         raise NotAWorkbookError(f"{path}: not written by stepviz (it has no stepviz document properties)")
     steps = [n for n in names if STEP_SHEET.match(n)]
-    from .text import Messages
-
-    from .text import languages
+    from .text import Messages, languages
 
     lang = props.get("lang", "en")
     msg = Messages(lang if lang in languages() else "en")

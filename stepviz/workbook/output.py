@@ -213,6 +213,13 @@ class _Workbook(xlsxwriter.Workbook):
                 tb = tb.tb_next
             raise
 
+    def add_worksheet(self, name=None, worksheet_class=None):
+        ws = super().add_worksheet(name, worksheet_class)
+        if self.constant_memory and isinstance(ws, _Sheet):
+            ws._stepviz_book = self
+            ws._opt_close()
+        return ws
+
 
 def _abandon(z: zipfile.ZipFile) -> None:
     """Close the file under a zip being written without writing its directory (the file is
@@ -221,10 +228,3 @@ def _abandon(z: zipfile.ZipFile) -> None:
     if fp is not None and not getattr(z, "_filePassed", False):
         with contextlib.suppress(OSError, ValueError):
             fp.close()
-
-    def add_worksheet(self, name=None, worksheet_class=None):
-        ws = super().add_worksheet(name, worksheet_class)
-        if self.constant_memory and isinstance(ws, _Sheet):
-            ws._stepviz_book = self
-            ws._opt_close()
-        return ws
