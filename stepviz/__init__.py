@@ -9,7 +9,7 @@ XlsxWriter with the writer), so ``import stepviz`` and ``stepviz --help`` stay f
 """
 from importlib import import_module
 
-from .errors import ConfigError, StepvizError
+from .errors import ArgumentError, ConfigError, StepvizError
 
 __version__ = "0.1.0"
 
@@ -25,7 +25,7 @@ _LAZY = {"Config": "config", "load_config": "config", "presets": "config",
 _MODULES = {"analysis", "cli", "config", "data", "engine", "notebook", "ops", "reader", "steps", "workbook",
             "exercise", "classroom", "grading"}
 
-__all__ = ["ConfigError", "StepvizError", *_LAZY]
+__all__ = ["ArgumentError", "ConfigError", "StepvizError", *_LAZY]
 
 
 def __getattr__(name):

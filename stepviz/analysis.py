@@ -4,12 +4,10 @@ Every function accepts a Run, a workbook path or a Trace DataFrame.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from .errors import StepvizError
+from .errors import StepvizError, expect, is_path
 from .reader import read_trace
 
 KEYS = ["epoch", "step", "name", "row", "col"]
@@ -19,8 +17,12 @@ def trace_of(source) -> pd.DataFrame:
     """The Trace table of a Run, a workbook path or an existing Trace DataFrame."""
     if isinstance(source, pd.DataFrame):
         return source
-    if isinstance(source, (str, Path)):
+    if is_path(source):
         return read_trace(source)
+    from .engine import Run
+
+    expect(isinstance(source, Run), "stepviz.compare and stepviz.matrix",
+           "a Run, a workbook path or a Trace DataFrame", source)
     return source.frame()
 
 

@@ -11,6 +11,7 @@ import math
 import re
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 from .errors import StepvizError
@@ -23,6 +24,30 @@ ONE_LINE = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2
 def say(kind: str, message) -> None:
     """``stepviz: <kind>: <message>`` on one line of stderr."""
     print(f"stepviz: {kind}: {str(message).translate(ONE_LINE)}", file=sys.stderr)
+
+
+# bash's $'...' escapes: what a shell reads back as the same character
+_ESCAPES = {"\\": "\\\\", "'": "\\'", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v",
+            "\f": "\\f", "\r": "\\r", "\x1b": "\\e"}
+
+
+def shell_quoted(path: str) -> str:
+    """A path printed on one line: as it is, or, when it holds a line break or another
+    character a terminal does not show, in the shell's $'...' quoting (``$'a\\nb.xlsx'``),
+    which bash and zsh read back as the same name."""
+    if path.isprintable():
+        return path
+
+    def escaped(c: str) -> str:
+        if c in _ESCAPES:
+            return _ESCAPES[c]
+        if c.isprintable() or c == " ":
+            return c
+        code = ord(c)
+        return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+    return "$'" + "".join(map(escaped, path)) + "'"
+
 
 RUN_EXAMPLES = """\
 examples:
@@ -284,7 +309,7 @@ def cmd_run(args) -> int:
         if made:  # the folder we made for it, now empty
             _remove_empty(out.parent)
         raise
-    print(display_name(str(out)))
+    print(shell_quoted(display_name(str(out))))
     if args.quiet:
         return 0
     print(summary(run))
@@ -473,7 +498,11 @@ def _handle_signals() -> dict:
 def main(argv=None) -> int:
     previous = _handle_signals()  # first: Ctrl-C during start-up is handled too
     try:
-        return _main(argv)
+        with warnings.catch_warnings():
+            # XlsxWriter warns where it leaves content out: an error here, never a second line
+            # of stderr under -q, never a workbook missing a cell
+            warnings.filterwarnings("error", module=r"xlsxwriter(\.|$)")
+            return _main(argv)
     except KeyboardInterrupt as e:
         signum = getattr(e, "signum", signal.SIGINT)
         print(f"stepviz: {SIGNALS.get(signal.Signals(signum).name, 'interrupted')}", file=sys.stderr)

@@ -137,10 +137,48 @@ def display_name(name: str) -> str:
 
 
 def _parse(text: str, where: str) -> dict:
+    nesting(text, where)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: invalid TOML: {e}") from None
+    except ValueError as e:  # an integer of more digits than Python converts (4,300)
+        raise ConfigError(f"{where}: invalid TOML: a number too long to read ({str(e).split(':')[0]})") from None
+    except RecursionError:  # nesting() bounds it first; a last resort
+        raise ConfigError(f"{where}: invalid TOML: nested too deeply") from None
+
+
+MAX_NESTING = 32  # arrays and inline tables inside one another; stepviz reads 2 (a matrix)
+_NEXT = re.compile(r"""[\[\]{}"'#]""")  # where nesting changes, or a string or comment starts
+_STRING_END = {'"""': re.compile(r'(?:[^\\"]|\\[\s\S]|"(?!""))*"""'), "'''": re.compile(r"[\s\S]*?'''"),
+               '"': re.compile(r'(?:[^\\"\n]|\\.)*"'), "'": re.compile(r"[^'\n]*'")}
+
+
+def nesting(text: str, where: str) -> None:
+    """Refuse TOML whose arrays and inline tables nest deeper than MAX_NESTING, in one pass over
+    the text before parsing it (Python's parser recurses once per level and fails at a few
+    hundred). Brackets in strings and comments do not count; at a string that does not end,
+    the scan stops and the parser reports it."""
+    depth, pos = 0, 0
+    while (m := _NEXT.search(text, pos)) is not None:
+        c, pos = m.group(), m.end()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ConfigError(f"{where}: arrays or inline tables nested more than {MAX_NESTING} deep "
+                                  f"(line {text.count(chr(10), 0, m.start()) + 1}); a config needs 2 (a matrix)")
+        elif c in "]}":
+            depth -= 1
+        elif c == "#":
+            pos = text.find("\n", pos) % (len(text) + 1)
+        else:
+            quote = c * 3 if text.startswith(c * 3, m.start()) else c
+            end = _STRING_END[quote].match(text, m.start() + len(quote))
+            if end is None:
+                return
+            pos = end.end()
+            while len(quote) == 3 and pos < len(text) and text[pos] == c and pos - end.end() < 2:
+                pos += 1  # a multi-line string's text may end in one or two quotes: """a""""
 
 
 def load_config(source: str | Path | dict | None = None, **overrides) -> Config:
@@ -149,6 +187,10 @@ def load_config(source: str | Path | dict | None = None, **overrides) -> Config:
     Overrides use the key names of the file (``epochs=10``, ``hidden=[8, 4]``,
     ``detail=["last"]``) and replace the file's values.
     """
+    from .errors import expect, is_path
+
+    expect(source is None or isinstance(source, dict) or is_path(source), "load_config",
+           "a preset name, a .toml path or a dict as source", source)
     if isinstance(source, dict):
         doc, name, folder, path = source, "stepviz", None, None
     else:
@@ -208,9 +250,17 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     if isinstance(hidden, int) and not isinstance(hidden, bool):
         hidden = [hidden]
     if not isinstance(hidden, list) or not all(_is_int(h) for h in hidden):
-        raise ConfigError(f"network.hidden: expected a list of layer sizes like [3] or [8, 4], got {hidden!r}")
+        raise ConfigError(f"network.hidden: expected a list of layer sizes like [3] or [8, 4], got {_brief(hidden)}")
     if any(h < 1 for h in hidden):
-        raise ConfigError(f"network.hidden: layer sizes must be at least 1, got {hidden!r}")
+        raise ConfigError(f"network.hidden: layer sizes must be at least 1, got {_brief(hidden)}")
+    from .workbook.limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS  # before any work that grows with them
+    if len(hidden) > MAX_HIDDEN_LAYERS:
+        raise ConfigError(f"network.hidden: {len(hidden):,} hidden layers, stepviz draws at most {MAX_HIDDEN_LAYERS} "
+                          "(each adds 4 sheets per detailed epoch); use fewer layers")
+    if sum(hidden) > MAX_HIDDEN_UNITS:
+        raise ConfigError(f"network.hidden: {_count(sum(hidden))} hidden units in all, at most {MAX_HIDDEN_UNITS:,} "
+                          "(the training history has a column per weight and bias, Excel has 16,384 columns); "
+                          "use smaller layers")
     loss, activation, output = get("loss"), get("activation"), get("output")
     from .ops import ACTIVATIONS
     if not isinstance(loss, str) or loss not in LOSSES:
@@ -234,6 +284,15 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     optimizer = get("optimizer")
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise ConfigError(f"training.optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    from .steps import HYPERPARAMETERS
+    for key in ("momentum", "beta1", "beta2", "eps"):
+        # set but unused: refused, unless the file's value lost its optimizer to an override
+        # (`stepviz run seed-mlp-adam --optimizer gd`)
+        given = overrides.get(key) is not None or (key in doc.get("training", {}) and overrides.get("optimizer") is None)
+        if given and key not in HYPERPARAMETERS[optimizer]:
+            user = next(o for o, keys in HYPERPARAMETERS.items() if key in keys)
+            raise ConfigError(f'training.{key}: used only with optimizer = "{user}", and this run uses "{optimizer}"; '
+                              f'remove {key} or set training.optimizer = "{user}"')
     hyper = {}
     for key, low, high in (("momentum", 0.0, 1.0), ("beta1", 0.0, 1.0), ("beta2", 0.0, 1.0), ("eps", 0.0, math.inf)):
         v = get(key)
@@ -356,6 +415,23 @@ def _update(entry, epochs: int, batches: int, short: int) -> int:
     if e > epochs:
         raise ConfigError(f"workbook.detail: epoch {e} is beyond training.epochs = {epochs}")
     return (e - 1) * batches + b
+
+
+def _brief(value) -> str:
+    """A value for a message, cut short when long: [3, 3, 3, 3, … (1,000 values)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python converts
+        text = f"<a {type(value).__name__} too large to show>"
+    if len(text) <= 80:
+        return text
+    cut = text.rfind(", ", 0, 60)
+    return text[:cut if cut > 0 else 60] + ", …" + (f" ({len(value):,} values)" if isinstance(value, (list, tuple, str)) else "")
+
+
+def _count(n: int) -> str:
+    """A whole number for a message, or its order when it has too many digits to read."""
+    return f"{n:,}" if abs(n) < 10**30 else "more than 10^30"
 
 
 def _shape(s) -> str:

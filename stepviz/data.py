@@ -77,8 +77,12 @@ def read_csv(name, target, folder: Path | None, classes: bool = False):
         if not h or len(h) > 255:
             raise ConfigError(f"{path}: column {j} of the header is {'empty' if not h else 'longer than 255 characters'}; "
                               "every column needs a name")
-    if len(set(header)) != len(header):
-        raise ConfigError(f"{path}: duplicate column names in the header")
+    first = {}
+    for j, h in enumerate(header, 1):
+        if h in first:
+            raise ConfigError(f"{path}: column {j} of the header is named {h!r}, as column {first[h]} is; "
+                              "every column needs its own name")
+        first[h] = j
     if len(target) == len(header):
         raise ConfigError(f"{path}: every column is a target; at least one input column is needed")
     values = np.empty((len(rows) - 1, len(header)))

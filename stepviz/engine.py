@@ -179,6 +179,11 @@ def train(config: Config | str | dict | None = None, *, progress=None, **overrid
 
     ``progress``, if given, is called with a number of epochs done, about 100 times in all.
     """
+    from .errors import expect, is_path
+
+    expect(config is None or isinstance(config, (Config, dict)) or is_path(config), "train",
+           "a preset name, a .toml path, a dict or a Config as config", config)
+    expect(progress is None or callable(progress), "train", "a function or None as progress", progress)
     if not isinstance(config, Config):
         config = load_config(config, **overrides)
     elif overrides:
@@ -267,8 +272,8 @@ def _bind(config: Config, steps, shapes, carried) -> _Program:
     keys = [(s.number, r) for s in steps for r in s.results]
     first, last = ({r: (s.number, r) for r, s in d.items()} for d in net.producers())
     updated = [p for p in carried if last[p] != first[p]]
-    order = ([first[p] for p in updated] + [last[p] for p in updated]
-             + [k for k in keys if k not in {*map(first.get, updated), *map(last.get, updated)}])
+    moved = {*map(first.get, updated), *map(last.get, updated)}
+    order = [first[p] for p in updated] + [last[p] for p in updated] + [k for k in keys if k not in moved]
     offsets, total = {}, 0
     for key in order:
         offsets[key] = total

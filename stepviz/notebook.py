@@ -36,9 +36,12 @@ class StepView:
     formula in words and the lines; ``to_html`` the whole picture."""
 
     def __init__(self, run, step: int, epoch: int | None = None, focus=None):
+        from .engine import Run
+        from .errors import expect
         from .workbook.core import Book
         from .workbook.styles import style
 
+        expect(isinstance(run, Run), "StepView", "a Run (from stepviz.train) as run", run)
         n = len(run.steps)
         if not _whole(step) or not 1 <= step <= n:
             raise ViewError(f"step: expected a step number from 1 to {n}, got {step!r}")

@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 import pandas as pd
 
 from .data import node_kind
-from .errors import StepvizError
+from .errors import StepvizError, expect, is_path
 
 TRACE_COLUMNS = ["epoch", "step", "name", "row", "col", "value"]
 # Measured on stepviz workbooks, all-zero data included: parts of 1 MiB or more compress at most
@@ -30,6 +30,10 @@ MAX_INFLATED = 4 * 2**30
 # Parts other than sheets (workbook, styles, shared strings: sheet and column names) are small:
 # 2 MB for 12,000 sheets, a few MB for 16,384 columns of 255-character names.
 MAX_OTHER_PART = 64 * 2**20
+# Parts read whole before anything else, with tighter bounds: stepviz's document properties are
+# 13 values of at most 255 characters (~4 KB of XML).
+MAX_PART = {"docProps/custom.xml": 2**20}
+MAX_HEADER_ROW = 1_048_576  # history_header names a row of the sheet
 STEP_SHEET = re.compile(r"^\d+(?:\.\d+)?\.\d{2,} ")  # 1.03 ..., with mini-batches 1.2.03 ...
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -47,6 +51,7 @@ def engine() -> str:
 def check_workbook(path) -> dict[str, str]:
     """Refuse, from the zip directory alone, a file that is not an .xlsx archive or whose parts
     would inflate beyond what a stepviz workbook can hold; return {sheet name: zip part}."""
+    expect(is_path(path), "stepviz's readers", "a file name (str or pathlib.Path) as path", path)
     path = Path(path)
     try:
         info = os.stat(path)
@@ -65,6 +70,10 @@ def check_workbook(path) -> dict[str, str]:
                 raise NotAWorkbookError(f"{path}: its parts would inflate to {total:,} bytes, more than a "
                                         f"stepviz workbook can hold ({MAX_INFLATED:,}); not read")
             for p in parts:
+                if p.filename in MAX_PART and p.file_size > MAX_PART[p.filename]:
+                    raise NotAWorkbookError(f"{path}: its part {p.filename} would inflate to {p.file_size:,} "
+                                            f"bytes, more than a stepviz workbook's ({MAX_PART[p.filename]:,}); "
+                                            "not read")
                 if p.file_size > MAX_OTHER_PART and not p.filename.startswith("xl/worksheets/sheet"):
                     raise NotAWorkbookError(f"{path}: its part {p.filename} would inflate to {p.file_size:,} "
                                             f"bytes, more than a stepviz workbook's ({MAX_OTHER_PART:,}); not read")
@@ -100,8 +109,10 @@ def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
 
 
 def _read(path, sheet: str, engine_name: str | None, header: int = 0) -> pd.DataFrame:
-    path = Path(path)
     check_workbook(path)
+    expect(engine_name is None or isinstance(engine_name, str), "stepviz's readers",
+           '"calamine", "openpyxl" or None as engine', engine_name)
+    path = Path(path)
     try:
         return pd.read_excel(path, sheet_name=sheet, header=header, engine=engine_name or engine())
     except ValueError as e:  # missing sheet, or not an xlsx at all
@@ -139,7 +150,14 @@ def read_history(path, *, engine: str | None = None) -> pd.DataFrame:
     the workbook's language; the same table as ``Run.history()``."""
     props = properties(path)
     sheet = props.get("history_sheet", "History")  # workbooks before 0.2 called it History
-    header = int(props.get("history_header", "1")) - 1
+    header = props.get("history_header", "1")
+    if not 1 <= len(sheet) <= 31:  # Excel's sheet names
+        raise NotAWorkbookError(f"{path}: its document property stepviz_history_sheet is not a sheet name "
+                                f"({len(sheet):,} characters); the workbook was edited or damaged")
+    if not (header.isascii() and header.isdigit() and len(header) <= 7 and 1 <= int(header) <= MAX_HEADER_ROW):
+        raise NotAWorkbookError(f"{path}: its document property stepviz_history_header is {header[:40]!r}, "
+                                "not a row number; the workbook was edited or damaged")
+    header = int(header) - 1
     df = _read(path, sheet, engine, header=header)
     if df.shape[1] < 2:
         raise NotAWorkbookError(f"{path}: its {sheet} sheet has no epoch and loss columns; "
@@ -153,19 +171,20 @@ def read_history(path, *, engine: str | None = None) -> pd.DataFrame:
 
 def properties(path) -> dict[str, str]:
     """The settings stepviz stored in a workbook's custom document properties (``stepviz_``
-    dropped from the names); empty when there are none."""
-    import zipfile
-    from xml.etree import ElementTree
-
+    dropped from the names); empty when there are none. The file is checked first
+    (``check_workbook``): no part is inflated beyond its bound."""
+    check_workbook(path)
     try:
         with zipfile.ZipFile(path) as z:
             xml = z.read("docProps/custom.xml")
+        root = ElementTree.fromstring(xml)
     except KeyError:
         return {}
-    except (OSError, zipfile.BadZipFile) as e:
-        raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, ElementTree.ParseError) as e:
+        raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook (docProps/custom.xml: "
+                                f"{type(e).__name__})") from None
     out = {}
-    for prop in ElementTree.fromstring(xml):
+    for prop in root:
         name = prop.get("name", "")
         if name.startswith("stepviz_") and len(prop):
             out[name[len("stepviz_"):]] = prop[0].text or ""
@@ -177,15 +196,20 @@ def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
     import openpyxl
 
     check_workbook(path)
-    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception as e:  # openpyxl reads every part it knows (custom.xml too): errors differ
+        raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
     try:
         batches = next((int(p.value) for p in wb.custom_doc_props.props if p.name == "stepviz_batches"), 1)
         prefix = f"{_label(epoch, batches)}.{step:02d} "
         name = next((n for n in wb.sheetnames if n.startswith(prefix)), None)
         if name is None:
             return None
-        words = next(wb[name].iter_rows(min_row=2, max_row=2, max_col=1, values_only=True))[0]
-        return name, words or ""
+        words = next(wb[name].iter_rows(min_row=2, max_row=2, max_col=1, values_only=True), [None])[0]
+        return name, words if isinstance(words, str) else ""
+    except Exception as e:
+        raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
     finally:
         wb.close()
 
@@ -222,9 +246,10 @@ def inspect(path) -> dict:
     if "version" not in props:
         raise NotAWorkbookError(f"{path}: not written by stepviz (it has no stepviz document properties)")
     steps = [n for n in names if STEP_SHEET.match(n)]
-    from .text import Messages
+    from .text import Messages, languages
 
-    msg = Messages(props.get("lang", "en"))
+    lang = props.get("lang", "en")
+    msg = Messages(lang if lang in languages() else "en")
     expected = [msg("sheets.overview")]
     if props.get("exercise") != "true":  # an exercise workbook has no History and Trace
         expected += [props.get("history_sheet", "History"), "Trace"]

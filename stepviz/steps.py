@@ -132,7 +132,8 @@ class Network:
             for c in step.computes:
                 if not isinstance(c.op, Given):
                     shapes[c.result] = c.op.shape(*(shapes[o] for o in c.operands))
-        return {k: v for k, v in shapes.items() if k in self.names() or k in self.constants()}
+        keep = {*self.names(), *self.constants()}  # once: a lookup per key stays linear in the depth
+        return {k: v for k, v in shapes.items() if k in keep}
 
     def names(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r for s in self.steps() for r in s.results))

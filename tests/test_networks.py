@@ -26,6 +26,9 @@ def networks(draw):
                 lr=draw(st.floats(0.01, 1)), epochs=draw(st.integers(1, 3)), optimizer="gd")
 
 
+USES = {"gd": (), "momentum": ("momentum",), "adam": ("beta1", "beta2", "eps")}  # a config sets only its optimizer's
+
+
 def run_of(p):
     net = stepviz.Network(p["X"].shape[1], tuple(p["hidden"]), p["y"].shape[1], p["bs"] is not None,
                           p["train_bias"], p["loss"], p["activation"])
@@ -36,7 +39,7 @@ def run_of(p):
            "network": {"hidden": list(p["hidden"]), "bias": p["bs"] is not None,
                        "train_bias": p["train_bias"], "loss": p["loss"], "activation": p["activation"]},
            "training": {"lr": p["lr"], "epochs": p["epochs"], "optimizer": p["optimizer"],
-                        **p.get("hyper", {})},
+                        **{k: v for k, v in p.get("hyper", {}).items() if k in USES[p["optimizer"]]}},
            "init": {k: v.tolist() for k, v in init.items()},
            "workbook": {"detail": list(range(1, p["epochs"] + 1))}}
     return stepviz.train(doc)

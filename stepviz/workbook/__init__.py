@@ -62,6 +62,12 @@ def write_workbook(run, path, *, progress=None) -> Path:
     nothing is left at ``path`` or beside it if writing fails or is interrupted. ``progress``
     is called with 1 after each step sheet.
     """
+    from ..engine import Run
+    from ..errors import expect, is_path
+
+    expect(isinstance(run, Run), "write_workbook", "a Run (from stepviz.train) as run", run)
+    expect(is_path(path), "write_workbook", "a file name (str or pathlib.Path) as path", path)
+    expect(progress is None or callable(progress), "write_workbook", "a function or None as progress", progress)
     size = estimate(run.config)
 
     def fill(wb):
@@ -71,25 +77,27 @@ def write_workbook(run, path, *, progress=None) -> Path:
             props["subject"] = " ".join(x for x in run.config.student[::-1] if x)
         wb.set_properties(props)
         for key, value in settings(run).items():  # read back by `stepviz doctor`
-            wb.set_custom_property(f"stepviz_{key}", _property(value))
+            if wb.set_custom_property(f"stepviz_{key}", fit_property(value)) not in (0, None):
+                raise WorkbookError(f"the document property stepviz_{key} could not be written")
         write_sheets(run, wb, progress)
 
     return write_file(path, fill, {"strings_to_formulas": False, "strings_to_urls": False},
                       in_memory=size.cells <= IN_MEMORY_CELLS, inputs=run.config.inputs)
 
 
-MAX_PROPERTY = 255  # Excel's limit on a text document property, in UTF-16 code units
+MAX_PROPERTY = 255  # UTF-16 units of a document property's value: Excel's limit (XlsxWriter warns)
 
 
-def _property(value: str) -> str:
-    """A document property within Excel's limit: a long one (``detail`` of hundreds of
-    epochs, a network of many layers) is cut, with "…"."""
-    if len(value.encode("utf-16-le")) <= 2 * MAX_PROPERTY:
+def fit_property(value: str) -> str:
+    """A property value within Excel's limit: a longer one (the detailed epochs of a late
+    epoch range, a deep network) keeps its start and end around "…"."""
+    units = lambda s: len(s.encode("utf-16-le")) // 2  # noqa: E731  (what Excel counts)
+    if units(value) <= MAX_PROPERTY:
         return value
-    value = value[:MAX_PROPERTY - 1]
-    while len((value + "…").encode("utf-16-le")) > 2 * MAX_PROPERTY:
-        value = value[:-1]
-    return value + "…"
+    head, tail = value[:MAX_PROPERTY // 2], value[-(MAX_PROPERTY // 2):]
+    while units(head) + 1 + units(tail) > MAX_PROPERTY:  # characters outside the BMP count twice
+        head, tail = (head[:-1], tail) if len(head) >= len(tail) else (head, tail[1:])
+    return head + "…" + tail
 
 
 def settings(run) -> dict[str, str]:

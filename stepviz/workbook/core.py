@@ -71,6 +71,10 @@ class Book:
         # what an epoch starts from and hands to the next: the weights and the optimizer's state
         self.carried = set(cfg.network.parameters()) | set(cfg.network.state()) - {"t"}
         self.first, self.last = cfg.network.producers()
+        self.read_by: dict[str, list] = {}  # name -> the steps that read it, in order (one pass)
+        for s in run.steps:
+            for name in dict.fromkeys(o for c in s.computes for o in c.operands):
+                self.read_by.setdefault(name, []).append(s)
         self.steps = {s.number: s for s in run.steps}
         self.overview = self.msg("sheets.overview")
         self.history = self.msg("sheets.history")
@@ -169,8 +173,7 @@ class Book:
     def readers(self, epoch: int, step, name: str) -> list[tuple[int, object]]:
         """(epoch, step) of the sheets that read the value ``name`` made by ``step``."""
         if self.first[name] is step:
-            return [(epoch, s) for s in self.run.steps if s.number > step.number
-                    and any(name in c.operands for c in s.computes)]
+            return [(epoch, s) for s in self.read_by.get(name, ()) if s.number > step.number]
         if self.last[name] is step and name in self.carried and epoch + 1 in self.run.detail:
             return [(epoch + 1, self.first[name])]
         return []

@@ -16,6 +16,7 @@ import signal
 import stat
 import tempfile
 import threading
+import zipfile
 from pathlib import Path
 
 import xlsxwriter
@@ -121,6 +122,10 @@ def write_file(path, fill, options: dict, *, in_memory: bool, inputs=()) -> Path
         raise WorkbookError(f"{path}: cannot write ({e.strerror or e})") from None
     except XlsxWriterException as e:
         raise WorkbookError(f"{path}: cannot write ({e})") from None
+    except Warning as e:  # XlsxWriter warns where Excel's limits are exceeded or content is left out;
+        # the CLI (and pytest) make its warnings errors: nothing is written then
+        what = str(e) if len(str(e)) <= 200 else str(e)[:199] + "…"
+        raise WorkbookError(f"{path}: not written: XlsxWriter warns: {what}") from None
     finally:
         if private is not None:
             with signals_deferred():  # finish removing it even if a signal arrives now
@@ -187,10 +192,26 @@ class _Sheet(Worksheet):
 
 
 class _Workbook(xlsxwriter.Workbook):
-    """An XlsxWriter workbook whose sheets keep their temporary files closed when idle."""
+    """An XlsxWriter workbook whose sheets keep their temporary files closed when idle, and
+    which closes its zip file quietly when writing it fails."""
 
     worksheet_class = _Sheet
     _stepviz_writing = None
+
+    def _store_workbook(self):
+        """XlsxWriter's, except that a failure (a full disk) does not leave its zip file open:
+        Python would close it when collecting it, write to the full disk again and print
+        ``Exception ignored in: <function ZipFile.__del__ …>`` after stepviz's own message."""
+        try:
+            super()._store_workbook()
+        except BaseException as e:
+            tb = e.__traceback__
+            while tb is not None:
+                for value in list(tb.tb_frame.f_locals.values()):
+                    if isinstance(value, zipfile.ZipFile):
+                        _abandon(value)
+                tb = tb.tb_next
+            raise
 
     def add_worksheet(self, name=None, worksheet_class=None):
         ws = super().add_worksheet(name, worksheet_class)
@@ -198,3 +219,12 @@ class _Workbook(xlsxwriter.Workbook):
             ws._stepviz_book = self
             ws._opt_close()
         return ws
+
+
+def _abandon(z: zipfile.ZipFile) -> None:
+    """Close the file under a zip being written without writing its directory (the file is
+    unfinished and will be removed)."""
+    fp, z.fp = z.fp, None  # ZipFile.close and __del__ do nothing once fp is None
+    if fp is not None and not getattr(z, "_filePassed", False):
+        with contextlib.suppress(OSError, ValueError):
+            fp.close()
