@@ -2,7 +2,6 @@
 class labels from a CSV, mini-batches. Checked against an independent numpy implementation
 written here, finite differences, PyTorch's conventions written out as formulas, and
 LibreOffice's recalculation."""
-import hashlib
 import subprocess
 import sys
 
@@ -313,23 +312,17 @@ def test_batch_sheets_are_named_epoch_batch_step_and_chained(tmp_path):
     assert any("samples " in str(c.value) for row in x.iter_rows(max_row=6) for c in row)
 
 
-# existing presets write the same bytes as before classification existed (commit 5dd9022)
-BEFORE = {
-    "or-gate": "8d040ede754c39c25cc37c4e75eacd3820dff72111024734cfd6da30e0505440",
-    "seed-mlp-adam": "04fa2bfa4bb03841675d36b2526b7162d824571d435ffb4f904a9735cdc3a729",
-    "seed-mlp-momentum": "ea721188b038a9e0f5a54f1463a89af621037290f9447a4c1a4ef7f7951934b6",
-    "seed-mlp": "45c0e67d84709d531c5dde5a859324c5c63670f7c88f77c34c71e0428b3ddba9",
-    "single-neuron": "33e17bf93f59330dfa21cfc1f915c6596b7ab569f65de7c3e9e3d326d3551f95",
-    "two-layer": "89936241751b959c9b96c0b92d537d8ab0c12e24d8ae1c0ef8749ecaa2f72f97",
-    "virus": "0c40e8e4e98f7f5d7460da8fe3ffe2d4cd4a61e1d4433a61ef964652eee9c8cd",
-    "xor": "26aa80c5cd9425fdad5a838f9711744514bc4f24a813ca859afafb58c3dfda48",
-}
-
-
-@pytest.mark.parametrize("name", sorted(BEFORE))
-def test_existing_presets_are_byte_identical(preset_books, name):
-    _, path = preset_books[name]
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == BEFORE[name]
+# The classification keys at their defaults (one batch of every sample, no shuffling) write the
+# same bytes as leaving them out: the existing presets take the full-batch path they always took.
+# (Their content is pinned by the golden text of test_optimizers and the reference tests; a
+# stored hash of the file would also pin every last bit of numpy's SIMD kernels, which differ
+# between CPUs.)
+@pytest.mark.parametrize("name", sorted(n for n in stepviz.presets() if n != "iris"))
+def test_existing_presets_are_unchanged_by_the_batch_keys(preset_books, tmp_path, name):
+    run, path = preset_books[name]
+    explicit = stepviz.train(name, batch_size=len(run.config.X), shuffle=False)
+    assert explicit.config.batches == 1
+    assert stepviz.write_workbook(explicit, tmp_path / "explicit.xlsx").read_bytes() == path.read_bytes()
 
 
 # -- LibreOffice -----------------------------------------------------------------------------
