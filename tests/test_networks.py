@@ -61,8 +61,13 @@ def test_engine_equals_an_independent_reference_for_any_network(p):
             name, _, when = key.partition("@")
             step = steps_of[name][-1] if when == "end" else steps_of[name][0]
             # to 1e-12, relative where Adam's ŝ = s/(1 − beta2^t) grows large (4110.6872627361845
-            # against 4110.68726273619: the last bit of g² computed as g^2 or g·g)
-            np.testing.assert_allclose(run.value(epoch, step, name), want, rtol=1e-12, atol=1e-12,
+            # against 4110.68726273619: the last bit of g² computed as g^2 or g·g). Adam's bias
+            # correction divides by 1 − beta2^t, which multiplies a last-bit difference by up to
+            # 1/(1 − beta2^t) (2,500 for beta2 = 0.9999 at t = 4): the tolerance grows with it.
+            rtol = 1e-12
+            if p["optimizer"] == "adam":
+                rtol = max(rtol, 1e-13 / (1 - p["hyper"]["beta2"] ** epoch))
+            np.testing.assert_allclose(run.value(epoch, step, name), want, rtol=rtol, atol=1e-12,
                                        err_msg=f"epoch {epoch} {key}")
 
 
