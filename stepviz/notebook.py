@@ -6,7 +6,7 @@ band per result, with its own copies of its operands; an operand that an earlier
 the step produced is read in place) and its captions; the numbers as ``display.shown``
 spells them; the focus cell of each result yellow and the cells its formula reads orange,
 from the op's source pattern (``op.pattern``), as the workbook's conditional formats; and
-the arithmetic line (``display.line_text``), the text the workbook caches for that focus.
+the arithmetic line (``display.line_values``), the text the workbook caches for that focus.
 Jupyter renders it as HTML (``_repr_html_``): one pandas Styler table per matrix.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .display import line_parts, line_text, shown
+from .display import line_parts, line_values, shown
 from .errors import StepvizError
 
 
@@ -81,8 +81,11 @@ class StepView:
             at = self.at(p.result)
             self.colours[p.result][at] = "focus"
             blocks = {-1: p.result, **dict(enumerate(p.operands))}  # k = -1: the result
-            parts = line_parts(p.result.name, p.compute.op, [b.shape for b in p.operands])
-            self.lines.append(line_text(parts, at, lambda k: self.shown[blocks[k]], lambda k: self.values[blocks[k]]))
+            shapes = [b.shape for b in p.operands]
+            parts = line_parts(p.result.name, p.compute.op, shapes)
+            line = line_values(parts, at, p.compute.op, shapes, lambda k: self.shown[blocks[k]],
+                               lambda k: self.values[blocks[k]])
+            self.lines.append(line.line(msg("sheet.line_unrounded", value="{value}")))
 
     def at(self, block) -> tuple[int, int]:
         """The focus within a result, 0-based: clamped to its shape, as in the workbook."""

@@ -138,7 +138,8 @@ def test_repr_html_is_the_whole_picture_with_the_workbooks_captions(seed_run):
     for caption in ("hiddenlayer_activationsᵀ  (3×3)", "d_output  (3×1)", "lr  (1×1)", "update_wout  (3×1)",
                     "wout  (3×1)", "wout updated  (3×1)", "Xᵀ  (4×3)", "wh updated  (4×3)"):
         assert f">{caption}</div>" in fragment, caption
-    assert "update_wout[2,1] = (0.737×0.026 + 0.864×0.022 + 0.841×-0.115)×0.1 = -0.0058" in fragment
+    # the learner's result from the numbers shown, then the cell's own (from unrounded values)
+    assert "update_wout[2,1] = (0.737×0.026 + 0.864×0.022 + 0.841×(−0.115))×0.1 = −0.0059 (unrounded: −0.0058)" in fragment
     assert fragment.startswith("<div") and fragment.endswith("</div>")
     assert fragment.count("<div") == fragment.count("</div>")
     assert not re.search(r"<script|<link|src=|@import|url\(", fragment)  # self-contained

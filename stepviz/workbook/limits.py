@@ -44,7 +44,7 @@ def estimate(config) -> Estimate:
     from ..display import Shown
     from ..terms import excel
     from .core import Book
-    from .step_sheet import arithmetic
+    from .lines import arithmetic
 
     net = config.network
     plan = Plan(config, net.steps(), net.shapes(len(config.X)))
@@ -69,7 +69,9 @@ def estimate(config) -> Estimate:
             longest = [(len(excel(p.compute.op.spell(r - 1, c - 1, [b.shape for b in p.operands]), addr, span)) + 1,
                         p.result.name)]
             if not config.exercise:
-                longest.append((len(arithmetic(p, lambda b: widest)[0]), f"the arithmetic line of {p.result.name}"))
+                line = arithmetic(p, lambda b: widest, first=MAX_COLS - 1)
+                longest += [(max(len(f) for f in [line.formula] + [h[1] for h in line.helpers]),
+                             f"the arithmetic line of {p.result.name}")]
             for length, what in longest:
                 if length > MAX_FORMULA:
                     raise WorkbookError(f"a formula of {what} would have {length:,} characters, Excel "

@@ -12,10 +12,11 @@ import math
 
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from ..display import line_parts, line_text, shown
-from ..terms import I, J, Cell, Index, excel, is_array, merge_literals
+from ..display import shown
+from ..terms import I, J, Cell, Index, excel, is_array
 from .core import Cells, absolute
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
+from .lines import arithmetic, focus_index
 
 
 def write_step(book, ws, epoch: int, step) -> None:
@@ -31,6 +32,7 @@ class StepSheet:
         self.values = {b: book.value(epoch, step, b) for b in self.lay.blocks}
         self.shown = {b: shown(v, book.config.decimals) for b, v in self.values.items()}
         self.right = self.lay.right  # grows with the texts written
+        self.lines = []  # results whose arithmetic line is written last, its helpers right of all text
 
     # -- values ------------------------------------------------------------------------
     def where(self, block: Block, i: int, j: int) -> str:
@@ -213,10 +215,14 @@ class StepSheet:
     # -- the arithmetic line ------------------------------------------------------------
     def line(self, p):
         """``hidden_layer_input[1,1] = 1×0.637 + … + 0.857 = 2.101``: a live text formula that
-        follows the focus, cached with the text a spreadsheet computes for the initial focus."""
-        formula, line = arithmetic(p, self.shown.__getitem__, self.values.__getitem__, self.book.focus(p.result))
-        self.cells.put(p.line_row, p.result.col, "formula", formula, self.styles.words, line)
-        self.right = max(self.right, p.result.col + columns_for(line, self.book.width[self.step.number]))
+        follows the focus (stepviz.workbook.lines); here only its width is taken, it is
+        written by ``finish`` with its helper cells right of every text of the sheet."""
+        line = self.arithmetic(p, 0)
+        self.lines.append(p)
+        self.right = max(self.right, p.result.col + columns_for(line.cached, self.book.width[self.step.number]))
+
+    def arithmetic(self, p, first: int):
+        return arithmetic(p, self.shown.__getitem__, self.values.__getitem__, self.book.focus(p.result), first, self.msg)
 
     # -- highlighting ---------------------------------------------------------------------
     def highlight(self):
@@ -252,8 +258,7 @@ class StepSheet:
         start = b.row if axis == "ROW" else b.col  # 0-based: 1-based index k is start + k
         if isinstance(pos, Index):
             limit = result.shape[0] if pos is I else result.shape[1]
-            focus = f"MIN({'focus_row' if pos is I else 'focus_col'},{limit})" if limit > 1 else "1"
-            return f"{axis}({first})={start}+{focus}"
+            return f"{axis}({first})={start}+{focus_index(pos, limit, '0')}"
         return f"{axis}({first})={start + pos + 1}"
 
     def focus_cells(self):
@@ -310,6 +315,16 @@ class StepSheet:
         width = max(width, longest + 2)
         ws.set_column(0, 0, 2)
         ws.set_column(LEFT, self.right + 1, width)
+        first = self.right + 2  # the lines' helper cells: hidden, right of every text
+        helpers = 0
+        for p in self.lines:
+            line = self.arithmetic(p, first)
+            self.cells.put(p.line_row, p.result.col, "formula", line.formula, self.styles.words, line.cached)
+            for col, formula, value in line.helpers:
+                self.cells.put(p.line_row, col, "formula", formula, None, value)
+            helpers = max(helpers, len(line.helpers))
+        if helpers:
+            ws.set_column(first, first + helpers - 1, None, None, {"hidden": True})
         if book.exercise and not self.step.given:
             ws.set_column(self.lay.right + 2, self.lay.right + 2, None, None, {"hidden": True})
         ws.protect()
@@ -341,41 +356,3 @@ def _or(conds: list[str]) -> str:
     if any(c in ("", "TRUE") for c in conds):
         return ""
     return conds[0] if len(conds) == 1 else "OR(" + ",".join(conds) + ")"
-
-
-def arithmetic(p, shown_of, values_of=None, focus=(0, 0)) -> tuple[str, str | None]:
-    """The arithmetic line of a placed result: (its formula, the text it computes at
-    ``focus``; None without ``values_of``). The formula reads the focus cells by name; both
-    are spelled from ``display.line_parts``."""
-    block = p.result
-    rows, cols = block.shape
-    block_of = lambda k: block if k == -1 else p.operands[k]  # noqa: E731
-
-    def index(pos) -> str:
-        """The spreadsheet's 1-based index of a row or column."""
-        if pos is I:
-            return "1" if rows == 1 else f"MIN(focus_row,{rows})"
-        if pos is J:
-            return "1" if cols == 1 else f"MIN(focus_col,{cols})"
-        return str(pos + 1)
-
-    parts = line_parts(block.name, p.compute.op, [b.shape for b in p.operands])
-    # a result with one row (or column) has a fixed focus row (or column): literal text
-    fixed = merge_literals(["1" if isinstance(x, Index) and index(x) == "1" else x for x in parts])
-    pieces = []
-    for part in fixed:
-        if isinstance(part, str):
-            pieces.append('"' + part.replace('"', '""') + '"')
-        elif isinstance(part, Index):  # the focus row or column itself
-            pieces.append(index(part))
-        else:
-            c = part.cell
-            b = block_of(c.k)
-            expr = xl_rowcol_to_cell(*b.cell(0, 0), True, True) if b.size == 1 else \
-                f"INDEX({b.range},{index(c.r)},{index(c.c)})"
-            expr = "-" + expr if part.term is not c else expr  # minus the cell: EXP(-2.101)
-            t = shown_of(b).excel(expr)
-            pieces.append(f'IF({expr}<0,"("&{t}&")",{t})' if part.wrap else t)
-    cached = None if values_of is None else line_text(
-        parts, focus, lambda k: shown_of(block_of(k)), lambda k: values_of(block_of(k)))
-    return "=" + "&".join(pieces), cached
