@@ -240,6 +240,8 @@ def summary(run) -> str:
     and outputs, the accuracy when the targets are classes, and the predictions."""
     import numpy as np
 
+    from .display import plain
+
     config = run.config
     y, out = config.y, run.output
     lines = [f"{len(run.steps)} steps × {len(run.detail)} detailed epoch(s); final loss {run.loss:.6g} "
@@ -250,7 +252,7 @@ def summary(run) -> str:
     widths = [max(10, len(h)) for h in head]
     lines.append("  ".join(f"{h:>{w}}" for h, w in zip(head, widths)))
     for i in range(min(len(y), SHOWN_SAMPLES)):
-        cells = [f"{i + 1}"] + [f"{v:.4g}" for v in y[i]] + [f"{v:.4f}" for v in out[i]]
+        cells = [f"{i + 1}"] + [f"{v:.4g}" for v in y[i]] + [plain(v, 4) for v in out[i]]
         lines.append("  ".join(f"{c:>{w}}" for c, w in zip(cells, widths)))
     if len(y) > SHOWN_SAMPLES:
         lines.append(f"{'…':>10}  {len(y) - SHOWN_SAMPLES} more samples: see the workbook's Overview")
@@ -310,7 +312,9 @@ def cmd_show(args) -> int:
     sheet = step_sheet(args.file, epoch, args.step)
     if sheet:
         print(f"{sheet[0]}: {sheet[1]}")
-    fmt = lambda v: f"{v:.{args.decimals}f}"  # noqa: E731
+    from .display import plain
+
+    fmt = lambda v: plain(v, args.decimals)  # noqa: E731
     for name in names if args.name is None else [args.name]:
         m = matrix(trace, name, epoch=epoch, step=args.step)
         print(f"\n{name}  ({m.shape[0]}×{m.shape[1]})")

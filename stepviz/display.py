@@ -92,9 +92,8 @@ class Shown:
         v = float(v)
         if self.kind == "general" or v == 0 or not math.isfinite(v):
             return v
-        if self.kind == "sci":
-            return float(_quantize(v, _decimal(v).adjusted() - 1))
-        return float(_quantize(v, -self.decimals))
+        r = float(_quantize(v, _decimal(v).adjusted() - 1 if self.kind == "sci" else -self.decimals))
+        return r if math.isfinite(r) else v  # 1.75e308 shows as 1.8E308, beyond the largest double
 
     def round_excel(self, v: str) -> str:
         """What ``rounded`` computes, as a spreadsheet expression of the value expression v."""
@@ -275,3 +274,13 @@ def line_values(parts: list, focus: tuple[int, int], op, shapes, shown_of, value
         hand = cell if math.isnan(h) else result_shown.rounded(h)
     note = None if hand == cell else result_shown.line_text(cell)
     return LineValues(out, result_shown.line_text(hand), note)
+
+
+def plain(v: float, decimals: int) -> str:
+    """A number for a terminal (``stepviz run``'s summary, ``stepviz show``): ``decimals``
+    fixed decimals, or scientific notation where they would show no digit of a non-zero
+    value (5e-324) or more than 15 digits before the point (1e25, 1.8e308)."""
+    v = float(v)
+    if v == 0 or not math.isfinite(v) or 10.0 ** -decimals <= abs(v) < MAX_FIXED:
+        return f"{v:.{decimals}f}"
+    return f"{v:.{max(decimals, 2)}e}"
