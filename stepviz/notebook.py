@@ -79,7 +79,8 @@ class StepView:
                     self.colours[p.operands[k]][cell] = "source"
         for p in lay.placed:
             at = self.at(p.result)
-            self.colours[p.result][at] = "focus"
+            # a focus cell that another result of the step reads: both marks
+            self.colours[p.result][at] = "focus_source" if self.colours[p.result][at] == "source" else "focus"
             blocks = {-1: p.result, **dict(enumerate(p.operands))}  # k = -1: the result
             shapes = [b.shape for b in p.operands]
             parts = line_parts(p.result.name, p.compute.op, shapes)
@@ -99,6 +100,7 @@ class StepView:
 
         s = self.style
         css = {"": "", "focus": f"background-color: #{s['focus']}; color: black",
+               "focus_source": f"background-color: #{s['focus_source']}; color: black; border: 2px solid #{s['source']}",
                "source": f"background-color: #{s['source']}; color: black"}
         colours = np.vectorize(css.get, otypes=[object])(self.colours[block])
         rows, cols = block.shape

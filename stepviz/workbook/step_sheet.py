@@ -227,13 +227,12 @@ class StepSheet:
     # -- highlighting ---------------------------------------------------------------------
     def highlight(self):
         """Yellow: each result's focus cell. Orange: exactly the cells its formula reads, from
-        the op's source pattern. Yellow rules come first and win where both apply."""
+        the op's source pattern. A focus cell that another result's formula on the sheet reads
+        (step 5's ``output`` reads ``output_layer_input``) gets both marks: gold with an orange
+        frame. The rules are tried in that order, and the first that applies wins."""
         ws, st = self.ws, self.styles
-        for p in self.lay.placed:
-            b = p.result
-            cond = [self.match(b, "ROW", I, b), self.match(b, "COLUMN", J, b)]
-            ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": _and(cond),
-                                                             "format": st.focus, "stop_if_true": True})
+        focus = {p.result: self.focus_rule(p.result) for p in self.lay.placed}
+        sources = []  # (block, condition) for every operand block of every result
         for p in self.lay.placed:
             pattern = p.compute.op.pattern(p.result.shape, [b.shape for b in p.operands])
             for k, pat in pattern.items():
@@ -244,8 +243,22 @@ class StepSheet:
                 else:
                     cond = "=" + _or([_and([self.match(b, "ROW", r, p.result), self.match(b, "COLUMN", c, p.result)])
                                       for r, c in pat.cells])
-                ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": cond,
-                                                                 "format": st.source})
+                sources.append((b, cond))
+        for b, cond in sources:
+            if b in focus:  # a result of this sheet, read by another result's formula
+                both = _and([focus[b].lstrip("="), cond.lstrip("=")])
+                ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": both,
+                                                                 "format": st.focus_source, "stop_if_true": True})
+        for b, cond in focus.items():
+            ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": cond,
+                                                             "format": st.focus, "stop_if_true": True})
+        for b, cond in sources:
+            ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": cond,
+                                                             "format": st.source})
+
+    def focus_rule(self, b: Block) -> str:
+        """The condition "this cell of result b is its focus cell"."""
+        return _and([self.match(b, "ROW", I, b), self.match(b, "COLUMN", J, b)])
 
     @staticmethod
     def match(b: Block, axis: str, pos, result: Block) -> str:
