@@ -60,8 +60,10 @@ class StepSheet:
     def header(self):
         book, step, msg, st = self.book, self.step, self.msg, self.styles
         n = len(book.run.steps)
-        self.put_text(TITLE, 0, msg("sheet.title", epoch=self.epoch, step=step.number, steps=n,
-                                    title=book.title(step)), st.title)
+        title = msg("sheet.title", epoch=self.epoch, step=step.number, steps=n, title=book.title(step))
+        self.put_text(TITLE, 0, title, st.title)
+        if text_width(title) > len(title):  # CJK glyphs are taller: a row sized to the 14 pt font
+            self.ws.set_row(TITLE, 24)
         # all the step's formulas; each band repeats its own, so this long line may run past
         # the printed page without loss
         self.cells.text(WORDS, 0, ";   ".join(c.words(msg) for c in step.computes), st.words)
@@ -76,6 +78,8 @@ class StepSheet:
         nav.append((book.overview, book.overview))
         if k + 1 < len(names):
             nav.append((msg("sheet.next", sheet=names[k + 1]), names[k + 1]))
+        else:  # the last step of the last detailed epoch leads on to the results
+            nav.append((msg("sheet.next", sheet=book.overview), book.overview))
         col = LEFT
         for label, target in nav:
             self.cells.link(NAV, col, target, "A1", label, st.link)
@@ -85,7 +89,14 @@ class StepSheet:
         """What the sheet says about itself: where the tutorial differs, where values come from."""
         book, msg, cfg = self.book, self.msg, self.book.config
         keys = dict.fromkeys(f"notes.{k}" for c in self.step.computes for k in (c.result, getattr(c.op, "key", "")))
-        out = [msg(k) for k in keys if msg.get(k)]
+        out = [msg(k) for k in keys if msg.get(k) and k != "notes.d_output"]
+        if "notes.d_output" in keys and cfg.about.get("tutorial") == "003":
+            # only seed 003's text multiplies by lr in its step 8; its updates are on these sheets
+            trained = set(cfg.network.trained())
+            updates = [s for s in book.run.steps if not s.given and trained & set(s.results)]
+            if updates:
+                sheets = [f"{self.epoch}.{s.number:02d}" for s in (updates[0], updates[-1])]
+                out.insert(0, msg("notes.d_output", sheets="–".join(dict.fromkeys(sheets))))
         detail = book.run.detail
         if any(c.op.what == "state_start" for c in self.step.computes if self.step.given):
             out.append(msg("notes.state_start"))
@@ -95,6 +106,8 @@ class StepSheet:
             if self.epoch == detail[0]:
                 if self.epoch > 1:
                     out.append(msg("notes.start_first_trained", previous=self.epoch - 1))
+                elif cfg.init and set(cfg.network.parameters()) <= set(cfg.init):  # no rest to draw
+                    out.append(msg("notes.start_init_all", names=", ".join(cfg.init)))
                 elif cfg.init:
                     out.append(msg("notes.start_init", names=", ".join(cfg.init), seed=cfg.seed))
                 else:
