@@ -18,6 +18,9 @@ from .core import Cells, absolute
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 from .lines import arithmetic, focus_index
 
+TOC = FOCUS + 1  # the empty row above the first band: the table of contents of a long sheet
+TOC_BANDS = 4  # more bands than this (gd has at most 4) get one
+
 
 def write_step(book, ws, epoch: int, step) -> None:
     StepSheet(book, ws, epoch, step).write()
@@ -84,6 +87,12 @@ class StepSheet:
         for label, target in nav:
             self.cells.link(NAV, col, target, "A1", label, st.link)
             col += columns_for(label, book.width[step.number]) + 1
+        if not step.given and len(self.lay.placed) > TOC_BANDS:  # a long sheet (momentum, Adam): a link to each band
+            col = LEFT
+            for p in self.lay.placed:
+                label = f"↓ {p.result.name}"
+                self.cells.link(TOC, col, self.ws.name, xl_rowcol_to_cell(p.words_row, 0), label, st.link)
+                col += columns_for(label, book.width[step.number])
 
     def notes(self) -> list[str]:
         """What the sheet says about itself: where the tutorial differs, where values come from."""
