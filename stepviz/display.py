@@ -27,7 +27,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 
 import numpy as np
 
-from .terms import I, J, Cell, Index, Neg, Term, Value, scalar, text
+from .terms import I, J, Cell, Index, Term, scalar, text
 
 MAX_DECIMALS = 6  # beyond this, scientific notation: 4.5E-7 reads better than 0.00000045
 MAX_FIXED = 1e15  # from here on, scientific notation: a spreadsheet keeps 15 digits
