@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from book import YELLOW
+from book import GOLD, YELLOW
 from conftest import PRESETS
 from stepviz.text import Messages, languages
 
@@ -136,7 +136,7 @@ def test_the_unrounded_value_is_the_yellow_cells(lo):
     for s in step_sheets(recalculated):
         cells = shown[s.title]
         for b in (b for b in s.blocks if not b.linked and s.step > 2):
-            (fr, fc), = [(r, c) for r, c in b.cells() if cells[(r - 1, c - 1)].bg == YELLOW]
+            (fr, fc), = [(r, c) for r, c in b.cells() if cells[(r - 1, c - 1)].bg in (YELLOW, GOLD)]
             line = cells[(s.line_of(b)[0] - 1, s.line_of(b)[1] - 1)].text
             cell = as_in_line(cells[(fr - 1, fc - 1)].text)
             before, after = NOTES["en"]
