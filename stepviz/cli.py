@@ -324,6 +324,8 @@ def summary(run) -> str:
     and outputs, the accuracy when the targets are classes, and the predictions."""
     import numpy as np
 
+    from .display import plain
+
     config = run.config
     y, out = config.y, run.output
     detailed = f"detailed batch(es) of {config.batch}" if config.batches > 1 else "detailed epoch(s)"
@@ -339,7 +341,7 @@ def summary(run) -> str:
         widths[-1] = max(len(l) for l in labels) + 9
     lines.append("  ".join(f"{h:>{w}}" for h, w in zip(head, widths)))
     for i in range(min(len(y), SHOWN_SAMPLES)):
-        cells = [f"{i + 1}"] + [f"{v:.4g}" for v in y[i]] + [f"{v:.4f}" for v in out[i]] + (
+        cells = [f"{i + 1}"] + [f"{v:.4g}" for v in y[i]] + [plain(v, 4) for v in out[i]] + (
             [_winner(labels, out[i])] if named else [])
         lines.append("  ".join(f"{c:>{w}}" for c, w in zip(cells, widths)))
     if len(y) > SHOWN_SAMPLES:
@@ -411,7 +413,9 @@ def cmd_show(args) -> int:
     sheet = step_sheet(args.file, epoch, args.step)
     if sheet:
         print(f"{sheet[0]}: {sheet[1]}")
-    fmt = lambda v: f"{v:.{args.decimals}f}"  # noqa: E731
+    from .display import plain
+
+    fmt = lambda v: plain(v, args.decimals)  # noqa: E731
     for name in names if args.name is None else [args.name]:
         m = matrix(trace, name, epoch=epoch, step=args.step)
         print(f"\n{name}  ({m.shape[0]}×{m.shape[1]})")

@@ -1,28 +1,75 @@
-"""How numbers are shown: readable, and the same in a cell, in the arithmetic line and in
-Python.
+"""How numbers are shown: readable, the same in a cell, in the arithmetic line and in
+Python, and redone by hand from what is shown.
 
 A block of numbers gets one ``Shown``: plain (``General``) for short numbers such as data
 and learning rates, fixed decimals (at least ``decimals``, more when needed so that every
-non-zero value shows two significant digits), or scientific notation for tiny values.
-Each ``Shown`` gives the cell's number format, the spreadsheet expression that spells a
-value the same way (``FIXED`` and ``&""``, which follow the reader's locale, unlike
-``TEXT`` with a format code), and that text computed in Python for the cached value.
+non-zero value shows two significant digits), or scientific notation for tiny or huge
+values. Each ``Shown`` gives the cell's number format, how a value is rounded for display
+(``rounded`` in Python, ``round_excel`` as a spreadsheet expression), and the text of a
+rounded value in an arithmetic line (``line_text``, ``line_excel``): a real minus sign,
+negatives in parentheses where they are operands, the scientific form as ``2.9·10⁻⁶``.
+Spreadsheet texts use ``FIXED``, which follows the reader's locale, unlike ``TEXT`` with a
+format code.
 
-The arithmetic line (``hidden_layer_input[1,1] = 1×0.637 + … + 0.857 = 2.101``) is spelled
-once, by ``line_parts``; ``line_text`` reads it at a focus. The workbook caches that text
-under its live formula, and the notebook view shows it.
+**The rule of the arithmetic line** (``line_parts``, ``line_values``): every operand is
+shown rounded as its block shows it, and the line's result is what the line's operations
+give on those rounded operands (``hand_value``), rounded as the result's block shows it.
+So a learner who redoes the line with a calculator gets the line's result. When the
+cell's own value (computed from unrounded operands) shows differently, the line says so:
+``= 1.519 (unrounded: 1.520)``. A line that leaves terms out (``…``, long sums) cannot be
+redone by hand; it ends with the cell's value.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 import numpy as np
 
-from .terms import I, J, Cell, Index, Value, text
+from .terms import I, J, Cell, Index, Term, scalar, text
 
 MAX_DECIMALS = 6  # beyond this, scientific notation: 4.5E-7 reads better than 0.00000045
+MAX_FIXED = 1e15  # from here on, scientific notation: a spreadsheet keeps 15 digits
+MINUS = "\u2212"
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_EXACT = Context(prec=1200, rounding=ROUND_HALF_UP, Emin=-99999, Emax=99999)  # any double
+
+
+def _decimal(v: float) -> Decimal:
+    """v to 15 significant digits, as spreadsheets round before they round to decimals:
+    0.293 + 0.1×(−0.125) is 0.2805 to them (and to a calculator), 0.28049999999999997 in
+    binary, and shows as 0.281."""
+    return Decimal(f"{float(v):.15g}")
+
+
+def _quantize(v: float, exponent: int) -> Decimal:
+    """v rounded half away from zero to a multiple of 10**exponent (as spreadsheets round
+    the decimal value they show)."""
+    return _decimal(v).quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP, context=_EXACT)
+
+
+def _sci(v: float) -> tuple[str, int]:
+    """Mantissa text (one decimal, 1.0 to 9.9, without sign) and exponent of v ≠ 0, rounded
+    as shown."""
+    v = abs(v)
+    d = _decimal(v)
+    q = _quantize(v, d.adjusted() - 1)  # two significant digits: 9.96 → 10, 1.0E+1
+    e = q.adjusted()
+    m = q.scaleb(-e, context=_EXACT).quantize(Decimal("0.1"), context=_EXACT)
+    return f"{m:f}", e
+
+
+def superscript(n) -> str:
+    """3 → ³, -6 → ⁻⁶."""
+    return str(n).translate(SUPERSCRIPT)
+
+
+def _excel_superscript(s: str) -> str:
+    """A spreadsheet expression: the text ``s`` (digits and "-") in superscript."""
+    for plain, sup in zip("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"):
+        s = f'SUBSTITUTE({s},"{plain}","{sup}")'
+    return s
 
 
 @dataclass(frozen=True)
@@ -39,45 +86,80 @@ class Shown:
         zeros = "0." + "0" * self.decimals if self.decimals else "0"
         return f"{zeros};-{zeros};0"  # zero shows as 0
 
-    def excel(self, v: str) -> str:
-        """A spreadsheet expression giving the text of the value expression ``v``."""
-        if self.kind == "general":
-            return f'{v}&""'
-        if self.kind == "sci":
-            e = f"INT(LOG10(ABS({v})))"
-            return f'IF({v}=0,"0",FIXED({v}/10^{e},1,1)&"E"&{e})'
-        return f'IF({v}=0,"0",FIXED({v},{self.decimals},1))'
+    # -- the value as shown ------------------------------------------------------------
+    def rounded(self, v: float) -> float:
+        """The value a reader takes from the display: v rounded as shown."""
+        v = float(v)
+        if self.kind == "general" or v == 0 or not math.isfinite(v):
+            return v
+        r = float(_quantize(v, _decimal(v).adjusted() - 1 if self.kind == "sci" else -self.decimals))
+        return r if math.isfinite(r) else v  # 1.75e308 shows as 1.8E308, beyond the largest double
 
+    def round_excel(self, v: str) -> str:
+        """What ``rounded`` computes, as a spreadsheet expression of the value expression v."""
+        if self.kind == "general":
+            return v
+        if self.kind == "sci":
+            return f"IF({v}=0,0,ROUND({v},1-INT(LOG10(ABS({v})))))"
+        return f"ROUND({v},{self.decimals})"
+
+    # -- text ----------------------------------------------------------------------------
     def text(self, v: float) -> str:
-        """What ``excel`` computes, in Python (spreadsheets round half away from zero)."""
+        """The value as its cell shows it (number format applied; spreadsheets round half
+        away from zero), e.g. ``0.637``, ``-0.0054``, ``4.5E-7``."""
+        v = float(v)
         if v == 0:
             return "0"
+        if not math.isfinite(v):
+            return str(v)
         if self.kind == "general":
             return f"{v:.15g}"
         if self.kind == "sci":
-            e = math.floor(math.log10(abs(v)))
-            return f"{_fixed(v / 10 ** e, 1)}E{e}"
+            m, e = _sci(v)
+            return f"{'-' if v < 0 else ''}{m}E{e}"
         return _fixed(v, self.decimals)
 
-    def cell_text(self, v: float) -> str:
-        """What the cell's number format shows: as ``text``, except that a scientific mantissa
-        rounding up to 10 moves to the next power (``1.0E-5``, where the arithmetic line's
-        ``FIXED`` spelling reads ``10.0E-6``)."""
-        if self.kind == "sci" and v != 0:
-            e = math.floor(math.log10(abs(v)))
-            if abs(float(_fixed(v / 10 ** e, 1))) >= 10:
-                return f"{_fixed(v / 10 ** (e + 1), 1)}E{e + 1}"
-        return self.text(v)
+    def line_text(self, r: float, wrap: bool = False, sup: bool = False) -> str:
+        """A rounded value ``r`` as an arithmetic line spells it: ``0.637``, ``−0.115``
+        (``(−0.115)`` when ``wrap``: an operand), ``2.9·10⁻⁶``; ``sup``: as an exponent (``¹``)."""
+        if sup:
+            return superscript(self.text(r))
+        if r == 0 or not math.isfinite(r):
+            s = self.text(r)
+        elif self.kind == "sci":
+            m, e = _sci(abs(r))
+            s = f"{m}·10{superscript(e)}"
+        else:
+            s = self.text(abs(r))
+        if r < 0:
+            return f"({MINUS}{s})" if wrap else MINUS + s
+        return s
+
+    def line_excel(self, r: str, wrap: bool = False, sup: bool = False) -> str:
+        """What ``line_text`` computes, as a spreadsheet expression of the rounded value r
+        (a cell address: it is read several times)."""
+        if sup:
+            return _excel_superscript(f'{r}&""')
+        if self.kind == "general":
+            s = f'ABS({r})&""'
+        elif self.kind == "sci":
+            e = f"INT(LOG10(ABS({r})))"  # r has two significant digits: exact
+            s = f'FIXED(ABS({r})/10^({e}/2)/10^({e}/2),1,1)&"·10"&' + _excel_superscript(f'{e}&""')
+        else:
+            s = f"FIXED(ABS({r}),{self.decimals},1)"
+        sign = f'IF({r}<0,"({MINUS}","")' if wrap else f'IF({r}<0,"{MINUS}","")'
+        close = f'&IF({r}<0,")","")' if wrap else ""
+        return f'IF({r}=0,"0",{sign}&{s}{close})'
 
     def tolerance(self, v: float) -> float:
         """Half a unit of the last digit shown for ``v``."""
         if self.kind == "sci":
-            return 0.05 * 10 ** math.floor(math.log10(abs(v))) if v else 0.0
+            return 0.05 * 10.0 ** _decimal(v).adjusted() if v else 0.0
         return 0.5 * 10 ** -(self.decimals if self.kind == "fixed" else 4)
 
 
 def _fixed(v: float, decimals: int) -> str:
-    q = Decimal(repr(v)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    q = _quantize(v, -decimals)
     s = f"{q:f}"
     return s.lstrip("-") if q == 0 else s
 
@@ -90,23 +172,86 @@ def is_short(v: float) -> bool:
 def shown(values, decimals: int = 3) -> Shown:
     """The way to show a block of numbers (an array or any iterable of floats)."""
     v = np.asarray(values, dtype=np.float64).ravel()
-    if np.all((np.abs(v) < 1e6) & (np.round(v, 4) == v)):  # every value is_short
-        return Shown("general")
-    nonzero = np.abs(v[(v != 0) & np.isfinite(v)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.all((np.abs(v) < 1e6) & (np.round(v, 4) == v)):  # every value is_short
+            return Shown("general")
+    finite = np.abs(v[np.isfinite(v)])
+    if finite.size and finite.max() >= MAX_FIXED:
+        return Shown("sci")
+    nonzero = finite[finite != 0]
     need = max(decimals, 1 - math.floor(math.log10(nonzero.min()))) if nonzero.size else decimals
     return Shown("fixed", need) if need <= max(decimals, MAX_DECIMALS) else Shown("sci")
 
 
+# -- the arithmetic line ---------------------------------------------------------------------
 def line_parts(name: str, op, shapes) -> list:
     """The arithmetic line of result ``name`` = ``op`` over operands of ``shapes`` (as shown),
     at the symbolic cell (I, J): literal strings, the indices ``I`` and ``J`` themselves (the
-    focus row and column), and the ``Value`` of each cell read (k = -1: the result)."""
-    return ([f"{name}[", I, ",", J, "] = "] + text(op.spell(I, J, shapes))
-            + [" = ", Value(Cell(-1, I, J))])
+    focus row and column), and the ``Value`` of each cell read; it ends with " = "; the
+    result follows (``line_values``)."""
+    return [f"{name}[", I, ",", J, "] = "] + text(op.spell(I, J, shapes)) + [" = "]
 
 
-def line_text(parts: list, focus: tuple[int, int], shown_of, values_of) -> str:
-    """The text of ``line_parts`` at ``focus`` (0-based, within the result's shape), each
+def checkable(parts: list) -> bool:
+    """Whether a learner can redo the line: it shows every term (no "…")."""
+    return not any(isinstance(p, str) and "…" in p for p in parts)
+
+
+@dataclass(frozen=True)
+class Hand:
+    """A result as a learner computes it from the line: ``value``, the line's operations on
+    the operands as shown; ``operands``, per cell read (reading order, no repeats), its
+    ``Cell`` (at the concrete focus), its value as shown and half a unit of its last shown
+    digit (how far the true value may be from the shown one)."""
+
+    value: float
+    operands: tuple[tuple[Cell, float, float], ...]
+
+
+def hand_value(op, i: int, j: int, shapes, values_of, shown_of) -> Hand:
+    """The value of result cell (i, j) of ``op`` (0-based) computed by hand from its operands
+    as the sheet shows them. ``shapes``: the operands' shapes as shown (``op.shown``);
+    ``values_of(k)``: operand k's array as shown; ``shown_of(k)``: its ``Shown``.
+
+    The arithmetic lines end with this value (rounded as the result shows), and exercise
+    tolerances can be taken from it: a student who works honestly from the shown numbers
+    gets ``value``. Where the spreadsheet's formula cannot be evaluated by hand (an overflow
+    of EXP in the tutorial's sigmoid), ``value`` is nan."""
+    t = op.spell(i, j, shapes)
+    rounded = {}
+    for c in _distinct_cells(t):
+        v = float(values_of(c.k)[c.r, c.c])
+        s = shown_of(c.k)
+        rounded[c] = (s.rounded(v), s.tolerance(v))
+    try:
+        value = scalar(t, lambda c: rounded[c][0])
+    except (OverflowError, ZeroDivisionError, ValueError):
+        value = math.nan
+    return Hand(value, tuple((c, r, tol) for c, (r, tol) in rounded.items()))
+
+
+def _distinct_cells(t: Term) -> list[Cell]:
+    from .terms import cells
+
+    return list(dict.fromkeys(cells(t)))
+
+
+@dataclass(frozen=True)
+class LineValues:
+    """What the line at one focus shows: each part's text, the learner's result and, when the
+    cell shows otherwise, the cell's own (``unrounded``, else None)."""
+
+    texts: list[str]
+    result: str
+    unrounded: str | None
+
+    def line(self, note: str) -> str:
+        """The line's text; ``note`` spells the cell's own value, e.g. " (unrounded: {value})"."""
+        return "".join(self.texts) + self.result + ("" if self.unrounded is None else note.format(value=self.unrounded))
+
+
+def line_values(parts: list, focus: tuple[int, int], op, shapes, shown_of, values_of) -> LineValues:
+    """The texts of ``line_parts`` at ``focus`` (0-based, within the result's shape), each
     value spelled as its block shows it: ``shown_of(k)`` is operand k's ``Shown``,
     ``values_of(k)`` its array as shown (k = -1: the result's)."""
     at = lambda pos: focus[0] if pos is I else focus[1] if pos is J else pos  # noqa: E731
@@ -118,10 +263,27 @@ def line_text(parts: list, focus: tuple[int, int], shown_of, values_of) -> str:
             out.append(str(at(part) + 1))
         else:
             c = part.cell
-            value = float(values_of(c.k)[at(c.r), at(c.c)]) * (-1 if part.term is not c else 1)
-            s = shown_of(c.k).text(value)
-            out.append(f"({s})" if part.wrap and value < 0 else s)
-    return "".join(out)
+            s = shown_of(c.k)
+            r = s.rounded(float(values_of(c.k)[at(c.r), at(c.c)])) * (-1 if part.term is not c else 1)
+            out.append(s.line_text(r, part.wrap, part.sup))
+    result_shown = shown_of(-1)
+    cell = result_shown.rounded(float(values_of(-1)[focus]))
+    hand = cell
+    if checkable(parts):
+        h = hand_value(op, *focus, shapes, values_of, shown_of).value
+        hand = cell if math.isnan(h) else result_shown.rounded(h)
+    note = None if hand == cell else result_shown.line_text(cell)
+    return LineValues(out, result_shown.line_text(hand), note)
+
+
+def plain(v: float, decimals: int) -> str:
+    """A number for a terminal (``stepviz run``'s summary, ``stepviz show``): ``decimals``
+    fixed decimals, or scientific notation where they would show no digit of a non-zero
+    value (5e-324) or more than 15 digits before the point (1e25, 1.8e308)."""
+    v = float(v)
+    if v == 0 or not math.isfinite(v) or 10.0 ** -decimals <= abs(v) < MAX_FIXED:
+        return f"{v:.{decimals}f}"
+    return f"{v:.{max(decimals, 2)}e}"
 
 
 def answer_tolerance(t, values, shown_of, answer: Shown) -> float:

@@ -6,7 +6,7 @@ band per result, with its own copies of its operands; an operand that an earlier
 the step produced is read in place) and its captions; the numbers as ``display.shown``
 spells them; the focus cell of each result yellow and the cells its formula reads orange,
 from the op's source pattern (``op.pattern``), as the workbook's conditional formats; and
-the arithmetic line (``display.line_text``), the text the workbook caches for that focus.
+the arithmetic line (``display.line_values``), the text the workbook caches for that focus.
 Jupyter renders it as HTML (``_repr_html_``): one pandas Styler table per matrix.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .display import line_parts, line_text, shown
+from .display import line_parts, line_values, shown
 from .errors import StepvizError
 
 
@@ -82,10 +82,14 @@ class StepView:
                     self.colours[p.operands[k]][cell] = "source"
         for p in lay.placed:
             at = self.at(p.result)
-            self.colours[p.result][at] = "focus"
+            # a focus cell that another result of the step reads: both marks
+            self.colours[p.result][at] = "focus_source" if self.colours[p.result][at] == "source" else "focus"
             blocks = {-1: p.result, **dict(enumerate(p.operands))}  # k = -1: the result
-            parts = line_parts(p.result.name, p.compute.op, [b.shape for b in p.operands])
-            self.lines.append(line_text(parts, at, lambda k: self.shown[blocks[k]], lambda k: self.values[blocks[k]]))
+            shapes = [b.shape for b in p.operands]
+            parts = line_parts(p.result.name, p.compute.op, shapes)
+            line = line_values(parts, at, p.compute.op, shapes, lambda k: self.shown[blocks[k]],
+                               lambda k: self.values[blocks[k]])
+            self.lines.append(line.line(msg("sheet.line_unrounded", value="{value}")))
 
     def at(self, block) -> tuple[int, int]:
         """The focus within a result, 0-based: clamped to its shape, as in the workbook."""
@@ -99,13 +103,14 @@ class StepView:
 
         s = self.style
         css = {"": "", "focus": f"background-color: #{s['focus']}; color: black",
+               "focus_source": f"background-color: #{s['focus_source']}; color: black; border: 2px solid #{s['source']}",
                "source": f"background-color: #{s['source']}; color: black"}
         colours = np.vectorize(css.get, otypes=[object])(self.colours[block])
         rows, cols = block.shape
         names = [html.escape(label) for label in block.labels or ()]  # a CSV's column names
         row_names = names if names and block.transposed else [str(i + 1) for i in range(rows)]
         col_names = names if names and not block.transposed else [str(j + 1) for j in range(cols)]
-        text = self.shown[block].cell_text
+        text = self.shown[block].text
         # ids unique to the content: two different tables in one notebook never share CSS
         uid = hashlib.sha1(repr((row_names, col_names, self.values[block].tolist(), text(1 / 3),
                                  colours.tolist())).encode()).hexdigest()[:12]

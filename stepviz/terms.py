@@ -16,6 +16,7 @@ Everything else is read off that one spelling:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Union
 
@@ -295,10 +296,12 @@ def is_array(t: Term) -> bool:
 @dataclass(frozen=True)
 class Value:
     """A number shown in the arithmetic line: a cell, or minus a cell. ``wrap``: put it in
-    parentheses when negative (the base of a square)."""
+    parentheses when negative (an operand: ``0.859×(−0.115)``; not a function's whole
+    argument: ``EXP(−2.101)``); ``sup``: written as an exponent (``0.9¹``)."""
 
     term: Term  # Cell or Neg(Cell)
-    wrap: bool = False
+    wrap: bool = True
+    sup: bool = False
 
     @property
     def cell(self) -> Cell:
@@ -323,17 +326,19 @@ def _text(t) -> tuple[list[Part], int]:
         if isinstance(t.a, Cell):  # shown as the value of −x: EXP(-2.101), not EXP(−(2.101))
             return [Value(t)], 9
         s, p = _text(t.a)
-        return ["-"] + (s if p >= 9 else ["("] + s + [")"]), 3
+        return ["−"] + (s if p >= 9 else ["("] + s + [")"]), 3
     if isinstance(t, Fn):
         parts = [t.name + "("]
         for n, a in enumerate(t.args):
-            parts += ([","] if n else []) + _text(a)[0]
+            arg = [Value(a, wrap=False)] if isinstance(a, Cell) or (isinstance(a, Neg) and isinstance(a.a, Cell)) \
+                else _text(a)[0]  # a whole argument needs no parentheses: EXP(−2.101)
+            parts += ([","] if n else []) + arg
         return parts + [")"], 9
     if isinstance(t, Dot):
         terms = [[Value(a), "×", Value(b)] for a, b in zip(t.a, t.b)]
         return _sum(terms), 1 if len(terms) > 1 else 2
     if isinstance(t, Total):
-        terms = [[Value(c, wrap=True), "²"] if t.squares else [Value(c)] for c in t.cells]
+        terms = [[Value(c), "²"] if t.squares else [Value(c)] for c in t.cells]
         return ["("] + _sum(terms) + [")"], 9
     if isinstance(t, XLogY):
         if t.complement:
@@ -345,8 +350,9 @@ def _text(t) -> tuple[list[Part], int]:
     a, pa = _text(t.a)
     b, pb = _text(t.b)
     if t.op == "^" and t.b == Num(2.0):  # x² reads better than x^2
-        a = [Value(a[0].term, wrap=True)] if len(a) == 1 and isinstance(a[0], Value) else a
         return (a if pa >= p else ["("] + a + [")"]) + ["²"], p
+    if t.op == "^" and isinstance(t.b, Cell):  # a power of a step counter: 0.9¹
+        return (a if pa >= p else ["("] + a + [")"]) + [Value(t.b, wrap=False, sup=True)], p
     a = a if pa >= p else ["("] + a + [")"]
     b = b if pb > p or (pb == p and t.op in "+*") else ["("] + b + [")"]
     return a + [_SYMBOL[t.op]] + b, p
@@ -371,6 +377,58 @@ def merge_literals(parts: list) -> list:
         else:
             out.append(p)
     return out
+
+
+def scalar(t: Term, value_of: Callable[[Cell], float]) -> float:
+    """A concrete term's value with Python floats, ``value_of(cell)`` giving each cell's:
+    the arithmetic done as a calculator does it (raises OverflowError, ZeroDivisionError
+    where a spreadsheet shows an error)."""
+    if isinstance(t, Num):
+        return t.value
+    if isinstance(t, Cell):
+        return value_of(t)
+    if isinstance(t, Neg):
+        return -scalar(t.a, value_of)
+    if isinstance(t, Dot):
+        return sum(value_of(a) * value_of(b) for a, b in zip(t.a, t.b))
+    if isinstance(t, Total):
+        return sum(value_of(c) ** 2 if t.squares else value_of(c) for c in t.cells)
+    if isinstance(t, Fn):
+        args = [scalar(a, value_of) for a in t.args]
+        if t.name == "IF":
+            return args[1] if args[0] else args[2]
+        return {"EXP": math.exp, "TANH": math.tanh, "SQRT": math.sqrt, "MAX": max}[t.name](*args)
+    a, b = scalar(t.a, value_of), scalar(t.b, value_of)
+    if t.op == ">":
+        return float(a > b)
+    v = a + b if t.op == "+" else a - b if t.op == "-" else a * b if t.op == "*" else \
+        a / b if t.op == "/" else math.pow(a, b)
+    if not math.isfinite(v):
+        raise OverflowError(f"{a} {t.op} {b}")
+    return v
+
+
+def expanded(t: Term) -> Term:
+    """The term with sums over ranges written out cell by cell (``SUM(A1:A3)`` → ``A1+A2+A3``),
+    so that each cell can be replaced by another expression."""
+    if isinstance(t, Dot):
+        out = t.a[0] * t.b[0]
+        for a, b in zip(t.a[1:], t.b[1:]):
+            out = out + a * b
+        return out
+    if isinstance(t, Total):
+        items = [c ** 2 if t.squares else c for c in t.cells]
+        out = items[0]
+        for c in items[1:]:
+            out = out + c
+        return out
+    if isinstance(t, Op2):
+        return Op2(t.op, expanded(t.a), expanded(t.b))
+    if isinstance(t, Neg):
+        return Neg(expanded(t.a))
+    if isinstance(t, Fn):
+        return Fn(t.name, tuple(expanded(a) for a in t.args))
+    return t
 
 
 # -- numpy -------------------------------------------------------------------------------

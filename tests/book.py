@@ -6,6 +6,7 @@ import openpyxl
 from openpyxl.utils import column_index_from_string, get_column_letter
 
 YELLOW, ORANGE = "FFFF00", "FFC000"
+GOLD = "FFE000"  # both marks: a focus cell that another formula of its sheet reads
 # a same-sheet reference (not preceded by "Sheet!") and an optional range end
 REF = re.compile(r"(?<![!\w$'.])\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?(?![\w(!])")
 CAPTION = re.compile(r"^(\w+?)(ᵀ)?( updated)?  \((\d+)×(\d+)\)$")

@@ -64,8 +64,12 @@ def texts(path):
     for n, ws in enumerate(wf.worksheets):
         if ws.title in ("Trace",):
             continue
+        hidden = {k for k, d in ws.column_dimensions.items() if d.hidden}  # the lines' helper cells
         for row in ws.iter_rows():
             for c in row:
+                if c.column_letter in hidden or any(d.hidden and d.min <= c.column <= d.max
+                                                    for d in ws.column_dimensions.values()):
+                    continue
                 v = wv[ws.title][c.coordinate].value if isinstance(c.value, str) and c.value.startswith("=") else c.value
                 if isinstance(v, str) and v.strip():
                     out[(n, c.coordinate)] = v

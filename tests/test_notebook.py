@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import stepviz
-from book import ORANGE, YELLOW, step_sheets
+from book import GOLD, ORANGE, YELLOW, step_sheets
 from conftest import PRESETS
 
 ROOT = Path(__file__).parent.parent
@@ -76,7 +76,7 @@ def parse(fragment: str):
 
 
 def colour(bg):
-    return {YELLOW: "yellow", ORANGE: "orange"}.get(bg, "")
+    return {YELLOW: "yellow", ORANGE: "orange", GOLD: "gold"}.get(bg, "")
 
 
 def same_as_libreoffice(run, name, lo, focus):
@@ -108,8 +108,8 @@ def test_show_step_shows_what_libreoffice_shows_for_the_same_focus(preset_books,
     run = preset_books["seed-mlp"][0]
     assert same_as_libreoffice(run, name, lo, focus) > 250
     yellow = [t for s in range(3, 13) for t in parse(run.show_step(s, focus=focus).to_html())[0]
-              if any(bg == YELLOW for _, bg in t["cells"].values())]
-    assert len(yellow) == 19  # one yellow cell in each result of steps 3-12
+              if any(bg in (YELLOW, GOLD) for _, bg in t["cells"].values())]
+    assert len(yellow) == 19  # one yellow (or gold) cell in each result of steps 3-12
 
 
 @pytest.mark.parametrize("name", [p for p in PRESETS if p != "seed-mlp"] + ["chain"])
@@ -138,7 +138,8 @@ def test_repr_html_is_the_whole_picture_with_the_workbooks_captions(seed_run):
     for caption in ("hiddenlayer_activationsᵀ  (3×3)", "d_output  (3×1)", "lr  (1×1)", "update_wout  (3×1)",
                     "wout  (3×1)", "wout updated  (3×1)", "Xᵀ  (4×3)", "wh updated  (4×3)"):
         assert f">{caption}</div>" in fragment, caption
-    assert "update_wout[2,1] = (0.737×0.026 + 0.864×0.022 + 0.841×-0.115)×0.1 = -0.0058" in fragment
+    # the learner's result from the numbers shown, then the cell's own (from unrounded values)
+    assert "update_wout[2,1] = (0.737×0.026 + 0.864×0.022 + 0.841×(−0.115))×0.1 = −0.0059 (unrounded: −0.0058)" in fragment
     assert fragment.startswith("<div") and fragment.endswith("</div>")
     assert fragment.count("<div") == fragment.count("</div>")
     assert not re.search(r"<script|<link|src=|@import|url\(", fragment)  # self-contained

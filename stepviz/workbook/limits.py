@@ -51,7 +51,7 @@ def estimate(config) -> Estimate:
     from ..terms import excel
     from ..tolerance import check_formula, tolerance_term
     from .core import Book
-    from .step_sheet import arithmetic
+    from .lines import arithmetic
 
     net = config.network
     plan = Plan(config, net.steps(), net.shapes(len(config.X)))
@@ -84,7 +84,9 @@ def estimate(config) -> Estimate:
                 check = check_formula("XFD1048576", excel(value, safe, span), excel(tol, safe, span))
                 longest.append((len(check), f"the check of {p.result.name}"))
             if not config.exercise:
-                longest.append((len(arithmetic(p, lambda b: widest)[0]), f"the arithmetic line of {p.result.name}"))
+                line = arithmetic(p, lambda b: widest, first=MAX_COLS - 1)
+                longest += [(max(len(f) for f in [line.formula] + [h[1] for h in line.helpers]),
+                             f"the arithmetic line of {p.result.name}")]
             for length, what in longest:
                 if length > MAX_FORMULA:
                     raise WorkbookError(f"a formula of {what} would have {length:,} characters, Excel "

@@ -74,7 +74,8 @@ def write_overview(book, ws) -> None:
     for role in (r for r in ROLES if r != "answer" or book.exercise):  # each swatch shows a number the way that role shows it
         r += 1
         cells.put(r, LABEL, "number", 0.5, st.swatch(role))
-        cells.text(r, VALUE, msg(f"legend.{role}"))
+        exercise = book.exercise and role == "focus"  # exercise sheets have no focus to move
+        cells.text(r, VALUE, msg("legend.focus_exercise" if exercise else f"legend.{role}"))
 
     if not book.exercise:  # results would give the answers away
         r += 2

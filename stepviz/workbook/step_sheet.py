@@ -12,12 +12,16 @@ import math
 
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from ..display import line_parts, line_text, shown
-from ..terms import I, J, Cell, Index, excel, is_array, merge_literals
+from ..display import shown
+from ..terms import I, J, Cell, Index, excel, is_array
 from ..tolerance import check_formula, tolerance_term
 from .core import Cells, absolute
 from .network import weight_bars
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
+from .lines import arithmetic, focus_index
+
+TOC = FOCUS + 1  # the empty row above the first band: the table of contents of a long sheet
+TOC_BANDS = 4  # more bands than this (gd has at most 4) get one
 
 
 FREEZE_ROWS = 10  # step sheets of batches with more rows than this freeze their header rows (the presets of
@@ -37,6 +41,7 @@ class StepSheet:
         self.values = {b: book.value(epoch, step, b) for b in self.lay.blocks}
         self.shown = {b: shown(book.value(epoch, step, b, key=True), book.config.decimals) for b in self.lay.blocks}
         self.right = self.lay.right  # grows with the texts written
+        self.lines = []  # results whose arithmetic line is written last, its helpers right of all text
 
     # -- values ------------------------------------------------------------------------
     def where(self, block: Block, i: int, j: int) -> str:
@@ -68,6 +73,8 @@ class StepSheet:
         book, step, msg, st = self.book, self.step, self.msg, self.styles
         title = book.sheet_title(self.epoch, step)
         self.put_text(TITLE, 0, title, st.title)
+        if text_width(title) > len(title):  # CJK glyphs are taller: a row sized to the 14 pt font
+            self.ws.set_row(TITLE, 24)
         # all the step's formulas; each band repeats its own, so this long line may run past
         # the printed page without loss
         self.cells.text(WORDS, 0, ";   ".join(c.words(msg) for c in step.computes), st.words)
@@ -82,16 +89,31 @@ class StepSheet:
         nav.append((book.overview, book.overview))
         if k + 1 < len(names):
             nav.append((msg("sheet.next", sheet=names[k + 1]), names[k + 1]))
+        else:  # the last step of the last detailed epoch leads on to the results
+            nav.append((msg("sheet.next", sheet=book.overview), book.overview))
         col = LEFT
         for label, target in nav:
             self.cells.link(NAV, col, target, "A1", label, st.link)
             col += columns_for(label, book.width[step.number]) + 1
+        if not step.given and len(self.lay.placed) > TOC_BANDS:  # a long sheet (momentum, Adam): a link to each band
+            col = LEFT
+            for p in self.lay.placed:
+                label = f"↓ {p.result.name}"
+                self.cells.link(TOC, col, self.ws.name, xl_rowcol_to_cell(p.words_row, 0), label, st.link)
+                col += columns_for(label, book.width[step.number])
 
     def notes(self) -> list[str]:
         """What the sheet says about itself: where the tutorial differs, where values come from."""
         book, msg, cfg = self.book, self.msg, self.book.config
         keys = dict.fromkeys(f"notes.{k}" for c in self.step.computes for k in (c.result, getattr(c.op, "key", "")))
-        out = [msg(k) for k in keys if msg.get(k)]
+        out = [msg(k) for k in keys if msg.get(k) and k != "notes.d_output"]
+        if "notes.d_output" in keys and cfg.about.get("tutorial") == "003":
+            # only seed 003's text multiplies by lr in its step 8; its updates are on these sheets
+            trained = set(cfg.network.trained())
+            updates = [s for s in book.run.steps if not s.given and trained & set(s.results)]
+            if updates:
+                sheets = [f"{book.label(self.epoch)}.{s.number:02d}" for s in (updates[0], updates[-1])]
+                out.insert(0, msg("notes.d_output", sheets="–".join(dict.fromkeys(sheets))))
         detail, label = book.run.detail, book.label
         batched = "_batch" if cfg.batches > 1 else ""
         if any(c.op.what == "state_start" for c in self.step.computes if self.step.given):
@@ -102,6 +124,8 @@ class StepSheet:
             if self.epoch == detail[0]:
                 if self.epoch > 1:
                     out.append(msg("notes.start_first_trained" + batched, previous=self.epoch - 1))
+                elif cfg.init and set(cfg.network.parameters()) <= set(cfg.init):  # no rest to draw
+                    out.append(msg("notes.start_init_all", names=", ".join(cfg.init)))
                 elif cfg.init:
                     out.append(msg("notes.start_init", names=", ".join(cfg.init), seed=cfg.seed))
                 else:
@@ -217,24 +241,24 @@ class StepSheet:
     # -- the arithmetic line ------------------------------------------------------------
     def line(self, p):
         """``hidden_layer_input[1,1] = 1×0.637 + … + 0.857 = 2.101``: a live text formula that
-        follows the focus, cached with the text a spreadsheet computes for the initial focus.
-        Written as a one-cell dynamic-array formula, as the MMULT cells: Excel 365 would show
-        an ordinary formula from a file with an implicit-intersection ``@`` before each
-        ``INDEX`` next to ``&``; this way it shows the formula as written."""
-        formula, line = arithmetic(p, self.shown.__getitem__, self.values.__getitem__, self.book.focus(p.result))
-        self.cells.put(p.line_row, p.result.col, "dynamic_array_formula", formula, self.styles.words, line)
-        self.right = max(self.right, p.result.col + columns_for(line, self.book.width[self.step.number]))
+        follows the focus (stepviz.workbook.lines); here only its width is taken, it is
+        written by ``finish`` with its helper cells right of every text of the sheet."""
+        line = self.arithmetic(p, 0)
+        self.lines.append(p)
+        self.right = max(self.right, p.result.col + columns_for(line.cached, self.book.width[self.step.number]))
+
+    def arithmetic(self, p, first: int):
+        return arithmetic(p, self.shown.__getitem__, self.values.__getitem__, self.book.focus(p.result), first, self.msg)
 
     # -- highlighting ---------------------------------------------------------------------
     def highlight(self):
         """Yellow: each result's focus cell. Orange: exactly the cells its formula reads, from
-        the op's source pattern. Yellow rules come first and win where both apply."""
+        the op's source pattern. A focus cell that another result's formula on the sheet reads
+        (step 5's ``output`` reads ``output_layer_input``) gets both marks: gold with an orange
+        frame. The rules are tried in that order, and the first that applies wins."""
         ws, st = self.ws, self.styles
-        for p in self.lay.placed:
-            b = p.result
-            cond = [self.match(b, "ROW", I, b), self.match(b, "COLUMN", J, b)]
-            ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": _and(cond),
-                                                             "format": st.focus, "stop_if_true": True})
+        focus = {p.result: self.focus_rule(p.result) for p in self.lay.placed}
+        sources = []  # (block, condition) for every operand block of every result
         for p in self.lay.placed:
             pattern = p.compute.op.pattern(p.result.shape, [b.shape for b in p.operands])
             for k, pat in pattern.items():
@@ -245,8 +269,22 @@ class StepSheet:
                 else:
                     cond = "=" + _or([_and([self.match(b, "ROW", r, p.result), self.match(b, "COLUMN", c, p.result)])
                                       for r, c in pat.cells])
-                ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": cond,
-                                                                 "format": st.source})
+                sources.append((b, cond))
+        for b, cond in sources:
+            if b in focus:  # a result of this sheet, read by another result's formula
+                both = _and([focus[b].lstrip("="), cond.lstrip("=")])
+                ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": both,
+                                                                 "format": st.focus_source, "stop_if_true": True})
+        for b, cond in focus.items():
+            ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": cond,
+                                                             "format": st.focus, "stop_if_true": True})
+        for b, cond in sources:
+            ws.conditional_format(b.range.replace("$", ""), {"type": "formula", "criteria": cond,
+                                                             "format": st.source})
+
+    def focus_rule(self, b: Block) -> str:
+        """The condition "this cell of result b is its focus cell"."""
+        return _and([self.match(b, "ROW", I, b), self.match(b, "COLUMN", J, b)])
 
     @staticmethod
     def match(b: Block, axis: str, pos, result: Block) -> str:
@@ -259,8 +297,7 @@ class StepSheet:
         start = b.row if axis == "ROW" else b.col  # 0-based: 1-based index k is start + k
         if isinstance(pos, Index):
             limit = result.shape[0] if pos is I else result.shape[1]
-            focus = f"MIN({'focus_row' if pos is I else 'focus_col'},{limit})" if limit > 1 else "1"
-            return f"{axis}({first})={start}+{focus}"
+            return f"{axis}({first})={start}+{focus_index(pos, limit, '0')}"
         return f"{axis}({first})={start + pos + 1}"
 
     def focus_cells(self):
@@ -317,6 +354,16 @@ class StepSheet:
         width = max(width, longest + 2)
         ws.set_column(0, 0, 2)
         ws.set_column(LEFT, self.right + 1, width)
+        first = self.right + 2  # the lines' helper cells: hidden, right of every text
+        helpers = 0
+        for p in self.lines:
+            line = self.arithmetic(p, first)
+            self.cells.put(p.line_row, p.result.col, "dynamic_array_formula", line.formula, self.styles.words, line.cached)
+            for col, formula, value in line.helpers:
+                self.cells.put(p.line_row, col, "dynamic_array_formula", formula, None, value)
+            helpers = max(helpers, len(line.helpers))
+        if helpers:
+            ws.set_column(first, first + helpers - 1, None, None, {"hidden": True})
         ws.protect()
         # print (and PDF-render) the whole sheet, long text lines included
         ws.print_area(0, 0, self.lay.height, self.right)
@@ -346,41 +393,3 @@ def _or(conds: list[str]) -> str:
     if any(c in ("", "TRUE") for c in conds):
         return ""
     return conds[0] if len(conds) == 1 else "OR(" + ",".join(conds) + ")"
-
-
-def arithmetic(p, shown_of, values_of=None, focus=(0, 0)) -> tuple[str, str | None]:
-    """The arithmetic line of a placed result: (its formula, the text it computes at
-    ``focus``; None without ``values_of``). The formula reads the focus cells by name; both
-    are spelled from ``display.line_parts``."""
-    block = p.result
-    rows, cols = block.shape
-    block_of = lambda k: block if k == -1 else p.operands[k]  # noqa: E731
-
-    def index(pos) -> str:
-        """The spreadsheet's 1-based index of a row or column."""
-        if pos is I:
-            return "1" if rows == 1 else f"MIN(focus_row,{rows})"
-        if pos is J:
-            return "1" if cols == 1 else f"MIN(focus_col,{cols})"
-        return str(pos + 1)
-
-    parts = line_parts(block.name, p.compute.op, [b.shape for b in p.operands])
-    # a result with one row (or column) has a fixed focus row (or column): literal text
-    fixed = merge_literals(["1" if isinstance(x, Index) and index(x) == "1" else x for x in parts])
-    pieces = []
-    for part in fixed:
-        if isinstance(part, str):
-            pieces.append('"' + part.replace('"', '""') + '"')
-        elif isinstance(part, Index):  # the focus row or column itself
-            pieces.append(index(part))
-        else:
-            c = part.cell
-            b = block_of(c.k)
-            expr = xl_rowcol_to_cell(*b.cell(0, 0), True, True) if b.size == 1 else \
-                f"INDEX({b.range},{index(c.r)},{index(c.c)})"
-            expr = "-" + expr if part.term is not c else expr  # minus the cell: EXP(-2.101)
-            t = shown_of(b).excel(expr)
-            pieces.append(f'IF({expr}<0,"("&{t}&")",{t})' if part.wrap else t)
-    cached = None if values_of is None else line_text(
-        parts, focus, lambda k: shown_of(block_of(k)), lambda k: values_of(block_of(k)))
-    return "=" + "&".join(pieces), cached

@@ -7,7 +7,7 @@ from functools import cache
 from ..config import templates
 
 # every role a cell can have, in the order of the Overview's legend (answer: exercises only)
-ROLES = ("focus", "source", "input", "value", "link", "trained", "answer")
+ROLES = ("focus", "source", "focus_source", "input", "value", "link", "trained", "answer")
 
 
 @cache
@@ -38,6 +38,7 @@ class Styles:
         self.hidden = add({"hidden": True})  # a formula not shown on a protected sheet
         self.focus = add({"bg_color": "#" + s["focus"], "pattern": 1})  # conditional formats
         self.source = add({"bg_color": "#" + s["source"], "pattern": 1})
+        self.focus_source = add(self._spec("focus_source"))  # yellow's place, an orange frame
         self._cells = {}
 
     def _spec(self, role: str) -> dict:
@@ -51,6 +52,8 @@ class Styles:
             spec.update(font_color="#" + s["trained_font"], italic=True)
         elif role in ("focus", "source"):
             spec.update(bg_color="#" + s[role], pattern=1)
+        elif role == "focus_source":  # both marks: computed here, and read by another result here
+            spec.update(bg_color="#" + s[role], pattern=1, border=2, border_color="#" + s["source"])
         return spec
 
     def cell(self, role: str, num_format: str = "General"):
