@@ -279,8 +279,10 @@ def _excel(t, addr, span) -> tuple[str, int]:
 
 
 def is_array(t: Term) -> bool:
-    """Whether the formula holds an MMULT (written as a one-cell array formula, so that
-    Excel 365 shows it as written, without an implicit-intersection ``@``)."""
+    """Whether the formula holds an MMULT or a function over a range evaluated as an array
+    (``LN`` in the cross-entropy): written as a one-cell array formula, so that Excel 365
+    shows it as written, without an implicit-intersection ``@``, and every engine evaluates
+    it as an array."""
     if isinstance(t, Dot):
         return len(t.a) > MAX_TERMS
     if isinstance(t, Op2):
@@ -289,7 +291,7 @@ def is_array(t: Term) -> bool:
         return is_array(t.a)
     if isinstance(t, Fn):
         return any(is_array(a) for a in t.args)
-    return False
+    return isinstance(t, XLogY)  # LN over a range: an array evaluation (IronCalc needs the array form)
 
 
 # -- the arithmetic line ---------------------------------------------------------------------
@@ -393,11 +395,14 @@ def scalar(t: Term, value_of: Callable[[Cell], float]) -> float:
         return sum(value_of(a) * value_of(b) for a, b in zip(t.a, t.b))
     if isinstance(t, Total):
         return sum(value_of(c) ** 2 if t.squares else value_of(c) for c in t.cells)
+    if isinstance(t, XLogY):
+        return scalar(expanded(t), value_of)
     if isinstance(t, Fn):
         args = [scalar(a, value_of) for a in t.args]
         if t.name == "IF":
             return args[1] if args[0] else args[2]
-        return {"EXP": math.exp, "TANH": math.tanh, "SQRT": math.sqrt, "MAX": max}[t.name](*args)
+        return {"EXP": math.exp, "TANH": math.tanh, "SQRT": math.sqrt, "MAX": max, "MIN": min,
+                "LN": math.log}[t.name](*args)  # LN(0): ValueError, an error in a spreadsheet too
     a, b = scalar(t.a, value_of), scalar(t.b, value_of)
     if t.op == ">":
         return float(a > b)
@@ -421,6 +426,12 @@ def expanded(t: Term) -> Term:
         out = items[0]
         for c in items[1:]:
             out = out + c
+        return out
+    if isinstance(t, XLogY):  # Σ y·LN(p), or Σ (1 − y)·LN(1 − p)
+        items = [(1 - y) * fn("LN", 1 - p) if t.complement else y * fn("LN", p) for y, p in zip(t.y, t.p)]
+        out = items[0]
+        for item in items[1:]:
+            out = out + item
         return out
     if isinstance(t, Op2):
         return Op2(t.op, expanded(t.a), expanded(t.b))
