@@ -252,8 +252,9 @@ def test_no_formula_lists_cells_one_by_one_and_none_is_too_long(tmp_path):
     assert any(re.search(r"SUMSQ\([A-Z]+\d+:[A-Z]+\d+\)", f) for f in formulas)
 
 
-def test_assessment_holds_no_answer_no_check_and_no_trace(tmp_path):
-    run = stepviz.train("seed-mlp", detail=[1, 2], epochs=5, exercise=True)
+@pytest.mark.parametrize("name", ["seed-mlp", "ce", "iris"])  # (inputs of 0 would make answers equal given numbers)
+def test_assessment_holds_no_answer_no_check_and_no_trace(tmp_path, name):
+    run = stepviz.train("seed-mlp", detail=[1, 2], epochs=5, exercise=True) if name == "seed-mlp" else classifier(name)
     run = dataclasses.replace(run, config=dataclasses.replace(run.config, assessment=True))
     path = stepviz.write_workbook(run, tmp_path / "a.xlsx")
     focus = lambda v: v[tuple(min(a, b) - 1 for a, b in zip(run.config.focus, v.shape))]  # noqa: E731
