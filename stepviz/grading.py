@@ -310,6 +310,13 @@ def hint(run, typed_all, question, typed, expected) -> str:
         return "the sign is flipped"
     if "lr" in c.operands and run.config.lr != 1 and near(expected / run.config.lr):
         return "lr is missing: the amount is lr times the gradient"
+    kind = getattr(c.op, "key", "")
+    if kind in ("ce_delta", "bce_delta"):
+        a, f = at("output")
+        if near(expected * a[f] * (1 - a[f])):
+            return "no slope here: with cross-entropy d_output = E (the output's slope cancels)"
+    if kind in ("ce", "bce") and near(expected / run.shapes["y"][0]):
+        return "the loss is the sum over the samples, not their mean"
     for o in c.operands:
         if o.startswith("slope"):
             a, f = at(o)

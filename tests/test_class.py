@@ -167,6 +167,14 @@ def test_hints_name_the_mistake():
     q = (1, 8, "d_output")
     slope = run.value(1, 7, "slope_output_layer")[0, 0]
     assert "slope" in hint(run, typed, q, expected[q] / slope, expected[q])
+    run = stepviz.train("xor", loss="bce", epochs=1, exercise=True)  # cross-entropy's own mistakes
+    typed = {q: float(run.value(*q)[0, 0]) for q in questions(run)}
+    _, expected = replay(run, typed)
+    q = (1, 8, "d_output")
+    p = run.value(1, 5, "output")[0, 0]
+    assert "no slope here" in hint(run, typed, q, expected[q] * p * (1 - p), expected[q])
+    q = (1, 6, "loss")
+    assert "not their mean" in hint(run, typed, q, expected[q] / 4, expected[q])
 
 
 def test_a_class_of_three_on_iris_mini_batches_graded_with_error_carried_forward(tmp_path):
