@@ -79,8 +79,8 @@ class Key:
         from .workbook.core import Book
 
         cfg = course.student_config(base, student)
-        # the detailed epochs do not depend on the epochs after them: train only up to there
-        self.run = train(dataclasses.replace(cfg, epochs=max(cfg.detail), history_every=1))
+        # the detailed updates do not depend on the epochs after them: train only up to there
+        self.run = train(trained_to_detail(cfg))
         book = Book(blank_run(self.run), None)
         self.questions = questions(self.run)
         self.cells = {}
@@ -252,8 +252,14 @@ def _question_names(course, base):
     from .engine import train
     from .exercise import questions
 
-    run = train(dataclasses.replace(base, epochs=max(base.detail), history_every=1))
-    return [(q, f"{q[0]}.{q[1]:02d} {q[2]}") for q in questions(run)]
+    run = train(trained_to_detail(base))
+    return [(q, f"{base.label(q[0])}.{q[1]:02d} {q[2]}") for q in questions(run)]
+
+
+def trained_to_detail(cfg):
+    """``cfg`` trained only up to the epoch of its last detailed update (``detail`` counts
+    updates: with mini-batches an epoch holds ``cfg.batches`` of them)."""
+    return dataclasses.replace(cfg, epochs=-(-max(cfg.detail) // cfg.batches), history_every=1)
 
 
 def _feedback(rec, rows, course, base) -> str:
@@ -275,7 +281,7 @@ def _feedback(rec, rows, course, base) -> str:
         out.append("<p><b>Note:</b> " + esc("; ".join(rec["flags"])) + "</p>")
     out.append("<table><tr><th>sheet</th><th>question</th><th>your answer</th><th>expected</th><th></th><th>hint</th></tr>")
     for _, _, e, n, name, r, c, typed, expected, verdict in rows:
-        out.append(f"<tr><td>{e}.{n:02d}</td><td>{esc(name)}[{r + 1},{c + 1}]</td>"
+        out.append(f"<tr><td>{base.label(e)}.{n:02d}</td><td>{esc(name)}[{r + 1},{c + 1}]</td>"
                    f"<td>{'' if typed is None else f'{typed:.6g}'}</td><td>{expected:.6g}</td>"
                    f"<td class='{verdict}'>{verdict}</td><td>{esc(hints.get((e, n, name), ''))}</td></tr>")
     return "\n".join(out + ["</table></body></html>", ""])
@@ -304,6 +310,13 @@ def hint(run, typed_all, question, typed, expected) -> str:
         return "the sign is flipped"
     if "lr" in c.operands and run.config.lr != 1 and near(expected / run.config.lr):
         return "lr is missing: the amount is lr times the gradient"
+    kind = getattr(c.op, "key", "")
+    if kind in ("ce_delta", "bce_delta"):
+        a, f = at("output")
+        if near(expected * a[f] * (1 - a[f])):
+            return "no slope here: with cross-entropy d_output = E (the output's slope cancels)"
+    if kind in ("ce", "bce") and near(expected / run.shapes["y"][0]):
+        return "the loss is the sum over the samples, not their mean"
     for o in c.operands:
         if o.startswith("slope"):
             a, f = at(o)

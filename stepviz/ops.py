@@ -21,9 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from functools import reduce
-
-from .terms import Dot, I, J, Term, Total, XLogY, evaluate, fn, pattern, x
+from .terms import Dot, I, J, Term, Total, XLogY, evaluate, fn, pattern, softmax, x
 
 
 @dataclass(frozen=True)
@@ -356,9 +354,7 @@ class Softmax(Op):
         return [(_softmax, (z, out))]
 
     def spell(self, i, j, shapes):
-        row = x.row(0, i, shapes[0][1])
-        top = fn("MAX", *row)
-        return fn("EXP", x(0, i, j) - top) / reduce(lambda a, b: a + b, (fn("EXP", c - top) for c in row))
+        return softmax(x(0, i, j), x.row(0, i, shapes[0][1]))
 
 
 def _cross_entropy(y, p, binary, out):

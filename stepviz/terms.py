@@ -152,8 +152,43 @@ class XLogY(Term):
     guard: bool = False
 
 
+@dataclass(frozen=True)
+class LnError(Term):
+    """The error bound of ``XLogY(y, p, complement)`` when each p is off by at most ``e`` (a
+    number) or, with ``relative``, by at most ``relative``·|p| (numbers in scientific
+    notation): Σ |y'|·ln(p' / (p' − e)) over the cells (y' = y, p' = p, or 1−y, 1−p), 1E+300
+    (any answer) when a term with y' ≠ 0 has p' ≤ e. Used by the answer tolerance
+    (stepviz.tolerance) of a cross-entropy; spelled over two ranges, as XLogY is."""
+
+    y: tuple[Cell, ...]
+    p: tuple[Cell, ...]
+    e: Term
+    relative: bool = False
+    complement: bool = False
+
+
 def fn(name: str, *args) -> Fn:
     return Fn(name, tuple(term(a) for a in args))
+
+
+def softmax(z: Cell, row: tuple[Cell, ...]) -> Term:
+    """softmax at cell ``z`` of its ``row``: EXP(z − MAX(row)) / Σ EXP(c − MAX(row))."""
+    top = fn("MAX", *row)
+    total = fn("EXP", row[0] - top)
+    for c in row[1:]:
+        total = total + fn("EXP", c - top)
+    return fn("EXP", z - top) / total
+
+
+def softmax_row(t: Term) -> tuple[Cell, ...] | None:
+    """The row of a term spelled by ``softmax``, else None."""
+    if isinstance(t, Op2) and t.op == "/" and isinstance(t.a, Fn) and t.a.name == "EXP":
+        arg = t.a.args[0]
+        if (isinstance(arg, Op2) and arg.op == "-" and isinstance(arg.a, Cell) and isinstance(arg.b, Fn)
+                and arg.b.name == "MAX" and arg.a in arg.b.args
+                and t == softmax(arg.a, arg.b.args)):
+            return arg.b.args
+    return None
 
 
 class Operands:
@@ -270,6 +305,14 @@ def _excel(t, addr, span) -> tuple[str, int]:
         elif t.guard:
             p = f"{p}+({y}=0)"
         return f"SUMPRODUCT({y},LN({p}))", 9
+    if isinstance(t, LnError):
+        y, p = span(t.y[0], t.y[-1]), span(t.p[0], t.p[-1])
+        if t.complement:
+            y, p = f"(1-{y})", f"(1-{p})"
+        e = f"{_excel(t.e, addr, span)[0]}*ABS({p})" if t.relative else _excel(t.e, addr, span)[0]
+        off = f"({p}<={e})*(1+ABS({p}))"  # a bad term's LN made finite (its y' is 0)
+        return (f"IF(SUMPRODUCT(({y}<>0)*({p}<={e}))>0,1E+300,"
+                f"SUMPRODUCT(ABS({y}),LN(({p}+{off})/({p}-{e}+{off}))))"), 9
     p = _PREC[t.op]
     a, pa = _excel(t.a, addr, span)
     b, pb = _excel(t.b, addr, span)

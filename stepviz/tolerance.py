@@ -8,7 +8,7 @@ each operation bounding its result's error from its operands' values and errors 
 and EXP with their second-order part, so the bound holds for the numbers shown, not only to
 first order); then half a unit of the answer's own last shown digit is added, and a margin
 for binary rounding (an answer exactly half a unit away stays right). A sum of more than
-``MAX_TERMS`` products reads its operands as ranges: their absolute sum, and for numbers in
+``MAX_TERMS`` products (``SCI_TERMS`` over numbers in scientific notation) reads its operands as ranges: their absolute sum, and for numbers in
 scientific notation the largest half unit of the range, so the formula stays short.
 """
 from __future__ import annotations
@@ -17,8 +17,10 @@ import math
 
 import numpy as np
 
-from .terms import MAX_TERMS, AbsRange, Cell, Dot, Fn, Neg, Num, Op2, Term, Total, fn
+from .terms import MAX_TERMS, AbsRange, Cell, Dot, Fn, LnError, Neg, Num, Op2, Term, Total, XLogY, fn, softmax_row
 
+SCI_TERMS = 4  # a sum over numbers in scientific notation reads ranges beyond this many terms: each
+# term's half unit is a formula of its own, and 6 of them already made a check too long for Excel
 HUGE = 1e300  # the bound when a divisor's rounding could reach zero: any answer is right
 ZERO, ONE = Num(0.0), Num(1.0)
 
@@ -74,12 +76,27 @@ def bound(t: Term, shown_of) -> tuple[Term, Term]:
     if isinstance(t, Neg):
         v, e = bound(t.a, shown_of)
         return Neg(v), e
+    row = softmax_row(t)
+    if row is not None:  # each exponent z_k − z_j moves by at most 2·max e: p by a factor e^(±2·max e)
+        e = half_unit(shown_of[row[0].k], AbsRange(row, "max"))
+        return t, ZERO if e == ZERO else _mul(t, fn("EXP", _mul(Num(2.0), e)) - 1)
+    if isinstance(t, XLogY):
+        y, p = shown_of[t.y[0].k], shown_of[t.p[0].k]
+        if y.kind != "general":  # targets are data shown as written; others: no bound
+            return t, Num(HUGE)
+        if p.kind == "general":
+            return t, ZERO
+        if p.kind == "sci":  # half a unit of a mantissa shown with one decimal: at most 5 % of |p|
+            return t, LnError(t.y, t.p, Num(0.05), relative=True, complement=t.complement)
+        return t, LnError(t.y, t.p, half_unit(p, ZERO), complement=t.complement)
     if isinstance(t, (Dot, Total)):
         if isinstance(t, Dot):
             pairs = list(zip(t.a, t.b))
         else:
             pairs = [(c, c) if t.squares else (c, ONE) for c in t.cells]
-        if len(pairs) <= MAX_TERMS:
+        cells_ = [c for pair in pairs for c in pair if isinstance(c, Cell)]
+        sci = any(shown_of[c.k].kind == "sci" for c in cells_)
+        if len(pairs) <= (SCI_TERMS if sci else MAX_TERMS):
             errs = [(bound(a, shown_of)[1], bound(b, shown_of)[1]) for a, b in pairs]
             return t, _sum(_product(a, ea, b, eb) for (a, b), (ea, eb) in zip(pairs, errs))
         n = Num(float(len(pairs)))
@@ -103,8 +120,8 @@ def bound(t: Term, shown_of) -> tuple[Term, Term]:
             return value, fn("MIN", 2, e)
         if t.name == "SQRT":
             return value, fn("SQRT", v + e) - fn("SQRT", fn("MAX", v - e, 0))
-        if t.name == "MAX":
-            return value, fn("MAX", e, rest[0][1])
+        if t.name in ("MAX", "MIN"):
+            return value, fn("MAX", e, *(r for _, r in rest))
         raise TypeError(f"no error bound for {t.name}")
     (a, ea), (b, eb) = bound(t.a, shown_of), bound(t.b, shown_of)
     value = Op2(t.op, a, b)
@@ -159,6 +176,24 @@ def scalar(t: Term, at) -> float:
         if isinstance(t, AbsRange):
             a = [abs(ev(c)) for c in t.cells]
             return sum(a, np.float64(0)) if t.how == "sum" else max(a)
+        if isinstance(t, XLogY):
+            y = np.array([ev(c) for c in t.y])
+            p = np.array([ev(c) for c in t.p])
+            if t.complement:
+                y, p = 1 - y, 1 - p + ((1 - y == 0) if t.guard else 0)
+            elif t.guard:
+                p = p + (y == 0)
+            return np.float64(np.sum(y * np.log(p)))
+        if isinstance(t, LnError):
+            y = np.array([ev(c) for c in t.y])
+            p = np.array([ev(c) for c in t.p])
+            y, p = (1 - y, 1 - p) if t.complement else (y, p)
+            e = ev(t.e) * (np.abs(p) if t.relative else 1.0)
+            bad = p <= e
+            if np.any((y != 0) & bad):
+                return np.float64(HUGE)
+            off = bad * (1 + np.abs(p))
+            return np.float64(np.sum(np.abs(y) * np.log((p + off) / (p - e + off))))
         if isinstance(t, Fn):
             if t.name == "IF":
                 return ev(t.args[1]) if ev(t.args[0]) else ev(t.args[2])

@@ -167,3 +167,54 @@ def test_hints_name_the_mistake():
     q = (1, 8, "d_output")
     slope = run.value(1, 7, "slope_output_layer")[0, 0]
     assert "slope" in hint(run, typed, q, expected[q] / slope, expected[q])
+    run = stepviz.train("xor", loss="bce", epochs=1, exercise=True)  # cross-entropy's own mistakes
+    typed = {q: float(run.value(*q)[0, 0]) for q in questions(run)}
+    _, expected = replay(run, typed)
+    q = (1, 8, "d_output")
+    p = run.value(1, 5, "output")[0, 0]
+    assert "no slope here" in hint(run, typed, q, expected[q] * p * (1 - p), expected[q])
+    q = (1, 6, "loss")
+    assert "not their mean" in hint(run, typed, q, expected[q] / 4, expected[q])
+
+
+def test_a_class_of_three_on_iris_mini_batches_graded_with_error_carried_forward(tmp_path):
+    """Softmax, cross-entropy and mini-batches (sheets e.b.ss): all right → full score, a slip at
+    step 4 of batch 1.1 followed by answers computed from it → only that question wrong (also
+    on batch 1.2, which starts from 1.1's updates), blank → zero; re-saved by LibreOffice."""
+    from libreoffice import recalculate
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\na1,Ann\na2,Bob\na3,Cy\n")
+    folder = tmp_path / "iris"
+    r = cli("class", roster, "iris", "-o", folder, "--vary-data", "-q", cwd=tmp_path)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    course = load_course(folder)
+    base = course.config()
+    assert base.batches > 1 and base.label(base.detail[1]) == "1.2"
+    keys = {s.id: Key(course, base, s, folder) for s in course.students}
+    staged, back = tmp_path / "staged", tmp_path / "back"
+    staged.mkdir(), back.mkdir()
+    slip = (base.detail[0], 4, "hiddenlayer_activations")
+    for sid in ("a1", "a2"):
+        key, typed = keys[sid], {}
+        for q in key.questions:
+            typed[q] = honest(key.run, typed, q) + (0.25 if sid == "a2" and q == slip else 0)
+        fill(folder / f"{sid}.xlsx", staged / f"{sid}.xlsx", key, typed)
+    for p in recalculate([staged / "a1.xlsx", staged / "a2.xlsx"], staged):
+        p.rename(back / p.name)
+    (back / "a3.xlsx").write_bytes((folder / "a3.xlsx").read_bytes())
+    r = cli("grade", folder, back, "-q", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    with open(folder / "grades.csv", encoding="utf-8") as f:
+        table = {row["file"]: row for row in csv.DictReader(f)}
+    n = len(keys["a1"].questions)
+    assert n == len(base.detail) * 14  # 14 questions per detailed batch (1.1, 1.2, the last)
+    assert table["a1.xlsx"]["score"] == str(n) and table["a1.xlsx"]["flags"] == "", table["a1.xlsx"]
+    wrong = [k for k, v in table["a2.xlsx"].items() if v == "wrong"]
+    assert wrong == ["1.1.04 hiddenlayer_activations"] and table["a2.xlsx"]["score"] == str(n - 1)
+    assert table["a3.xlsx"]["score"] == "0"
+    assert {"1.2.05 output", "1.2.06 loss", "1.2.08 d_output"} <= set(table["a1.xlsx"])
+    frame = stepviz.grade(folder, [back])
+    for file, rows in frame.groupby("file"):
+        for _, row in rows.iterrows():
+            assert table[file][f"{base.label(row.epoch)}.{row.step:02d} {row['name']}"] == row.verdict
