@@ -16,8 +16,8 @@ from book import step_sheets
 
 ROOT = Path(__file__).resolve().parent.parent
 MOONS = ROOT / "examples" / "moons.csv"
-CAPTION = re.compile(r"^(\w+)(?: · unit (\d+))?   \((.+) →, (.+) ↑\)$")
-AFTER = re.compile(r"^(output)(?:\[·,(\d+)\])? after epoch (\d+)$")
+CAPTION = re.compile(r"^(\w+)(?: · unit (\d+)|: (\S+))?   \((.+) →, (.+) ↑\)$")  # (output: setosa: a class)
+AFTER = re.compile(r"^(output)(?:\[·,(\d+)\]|: (\S+))? after epoch (\d+)$")
 ACT = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
 
 # networks with two inputs, one of each kind of forward pass the step table spells
@@ -38,7 +38,12 @@ def reference(params: dict, X: np.ndarray, net) -> dict:
     names = [("wh", "bh")] if n == 1 else [(f"wh{l + 1}", f"bh{l + 1}") for l in range(n)]
     out, a = {}, X
     for w, b in names + [("wout", "bout")]:
-        a = f(a @ params[w] + (params[b] if b in params else 0.0))
+        z = a @ params[w] + (params[b] if b in params else 0.0)
+        if w == "wout" and net.output == "softmax":  # each row's exp, normalised
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            a = e / e.sum(axis=1, keepdims=True)
+        else:
+            a = (ACT[net.output] if w == "wout" and net.output else f)(z)
         out[w] = a
     return out
 
@@ -60,7 +65,8 @@ def maps_of(path) -> list[dict]:
             ys = [ws.cell(r0 + 2 + i, c0).value for i in range(25)]
             cells = [[(r0 + 2 + i, c0 + 1 + j) for j in range(25)] for i in range(25)]
             found.append({"name": (m or after).group(1), "unit": int((m or after).group(2) or 1) - 1,
-                          "epoch": int(after.group(3)) if after else None, "at": (r0, c0),
+                          "label": (m or after).group(3),
+                          "epoch": int(after.group(4)) if after else None, "at": (r0, c0),
                           "xs": np.array(xs, float), "ys": np.array(ys, float),
                           "formulas": [[ws.cell(*rc).value for rc in row] for row in cells],
                           "values": np.array([[vs.cell(*rc).value for rc in row] for row in cells], float)})
@@ -341,3 +347,72 @@ def test_libreoffice_recalculates_every_map_and_redraws_after_an_edit(books, tmp
             assert np.abs(m["values"] - old["values"]).max() > 1e-3  # really redrawn
     for m in final:  # values from training do not change
         np.testing.assert_allclose(m["values"], expected(run, run.params, m), rtol=0, atol=1e-12)
+
+
+# -- classification (issue 19): softmax outputs, class labels, mini-batches ------------------------
+SOFTMAX = {"data": {"csv": str(MOONS), "target": ["class"], "classes": True},
+           "network": {"hidden": [4], "output": "softmax", "loss": "ce"},
+           "training": {"epochs": 50, "batch_size": 10, "lr": 0.5}}
+BCE = {"data": {"csv": str(MOONS), "target": ["class"]},
+       "network": {"hidden": [3], "activation": "tanh", "output": "sigmoid", "loss": "bce"},
+       "training": {"epochs": 30, "lr": 0.05}}
+
+
+def with_units(run, maps):
+    """A class map's unit from its label (``output: 1`` is the probability of class ``1``)."""
+    for m in maps:
+        if m["label"] is not None:
+            m["unit"] = run.config.y_labels.index(m["label"])
+    return maps
+
+
+def first_update(run) -> dict:
+    """Batch 1.1 of the softmax network, written out: one step of gradient descent on the first
+    batch's rows from the start values (d_output = y − softmax, the cross-entropy's direction)."""
+    cfg, p = run.config, {k: v.copy() for k, v in run.init.items()}
+    X, y = cfg.X[:cfg.batch_size], cfg.y[:cfg.batch_size]
+    a = 1 / (1 + np.exp(-(X @ p["wh"] + p["bh"])))
+    d_out = y - reference(p, X, cfg.network)["wout"]
+    d_hid = (d_out @ p["wout"].T) * a * (1 - a)
+    p["wout"] += a.T @ d_out * cfg.lr
+    p["bout"] += d_out.sum(axis=0) * cfg.lr
+    p["wh"] += X.T @ d_hid * cfg.lr
+    p["bh"] += d_hid.sum(axis=0) * cfg.lr
+    return p
+
+
+@pytest.fixture(scope="module")
+def classify_books(tmp_path_factory):
+    d = tmp_path_factory.mktemp("classify_maps")
+    out = {}
+    for name, doc in (("softmax", SOFTMAX), ("bce", BCE)):
+        run = stepviz.train(doc)
+        out[name] = (run, stepviz.write_workbook(run, d / f"{name}.xlsx"))
+    return out
+
+
+def test_softmax_maps_one_per_class_are_the_forward_pass(classify_books):
+    run, path = classify_books["softmax"]
+    assert run.config.batches == 4 and run.label(run.detail[0]) == "1.1"
+    live, final, course = (with_units(run, s) for s in sections(run, maps_of(path)))
+    for maps in (live, final):  # one map per class, named by its label, then the hidden units
+        assert [m["label"] for m in maps if m["name"] == "output"] == ["0", "1"]
+    start = first_update(run)  # the live maps: after batch 1.1, not after epoch 1
+    for maps, params in ((live, start), (final, run.params)):
+        for m in maps:
+            np.testing.assert_allclose(m["values"], expected(run, params, m), rtol=0, atol=1e-12, err_msg=m["name"])
+            assert all(f.startswith("=") for row in m["formulas"] for f in row)
+    out = next(m for m in live if m["name"] == "output")
+    assert out["formulas"][0][0].startswith("=EXP(") and "MAX(" in out["formulas"][0][0]
+    np.testing.assert_allclose(sum(m["values"] for m in live if m["name"] == "output"), 1.0, rtol=0, atol=1e-12)
+    # the colour scale of a probability: 0 → 1, also on the maps over training
+    scales = rules(openpyxl.load_workbook(path)["Map"], "colorScale")
+    assert len(scales) == 1 + len(live) + len(final) + len(course)  # the legend and each map
+    for _, r in scales:
+        assert [float(v.val) for v in r.colorScale.cfvo] == [0, 0.5, 1]
+    assert sorted({m["epoch"] for m in course})[0] == 1 and max(m["epoch"] for m in course) == 50
+    for m in course:  # after whole epochs (every batch), as a fresh training to that epoch
+        if m["epoch"] <= 10:
+            fresh = stepviz.train(dict(SOFTMAX, training=dict(SOFTMAX["training"], epochs=m["epoch"])))
+            np.testing.assert_allclose(m["values"], expected(run, fresh.params, m), rtol=0, atol=1e-12)
+
