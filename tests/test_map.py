@@ -416,3 +416,87 @@ def test_softmax_maps_one_per_class_are_the_forward_pass(classify_books):
             fresh = stepviz.train(dict(SOFTMAX, training=dict(SOFTMAX["training"], epochs=m["epoch"])))
             np.testing.assert_allclose(m["values"], expected(run, fresh.params, m), rtol=0, atol=1e-12)
 
+
+
+def test_batched_links_point_at_the_first_updates_sheets(classify_books):
+    run, path = classify_books["softmax"]
+    wb = openpyxl.load_workbook(path)
+    for sheet, cols in (("Map", 3), ("Overview", 2)):  # the live parameter list, the Network section
+        links = {c.value for row in wb[sheet].iter_rows(max_col=cols) for c in row
+                 if isinstance(c.value, str) and c.value.startswith("='")}
+        links = {f for f in links if "update" in f}
+        assert len(links) == 4 * 2 + 4 + 4 * 2 + 2, sheet  # wh, bh, wout, bout
+        assert all(re.match(r"^='1\.1\.1[12] update (weights|biases)'!\$?[A-Z]+\$?\d+$", f) for f in links), links
+    texts = [c.value for row in wb["Map"].iter_rows(max_row=20) for c in row if isinstance(c.value, str)]
+    assert any(t.startswith("Update 1.1 (epoch 1, batch 1) after its update") for t in texts), texts
+    assert any("parameters after update 1.1 (links to 1.1.11, 1.1.12)" == t for t in texts), texts
+    overview = [c.value for row in wb["Overview"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(t.startswith("The weights after update 1.1 (epoch 1, batch 1), live") for t in overview)
+
+
+def test_bce_sigmoid_output_under_tanh_hidden_units(classify_books):
+    run, path = classify_books["bce"]
+    live, final, _ = sections(run, maps_of(path))
+    for maps, params in ((live, after_epoch_1(run)), (final, run.params)):
+        for m in maps:
+            np.testing.assert_allclose(m["values"], expected(run, params, m), rtol=0, atol=1e-12, err_msg=m["name"])
+    ws = openpyxl.load_workbook(path)["Map"]
+    scales = {ref: [float(v.val) for v in r.colorScale.cfvo] for ref, r in rules(ws, "colorScale")}
+    out = next(m for m in final if m["name"] == "output")
+    hidden = next(m for m in final if m["name"] != "output")
+    at = lambda m: f"{openpyxl.utils.get_column_letter(m['at'][1] + 1)}{m['at'][0] + 2}"  # noqa: E731
+    assert [v for ref, v in scales.items() if ref.startswith(at(out))] == [[0, 0.5, 1]]  # the sigmoid's
+    assert [v for ref, v in scales.items() if ref.startswith(at(hidden))] == [[-1, 0, 1]]  # tanh's
+
+
+def test_iris_map_of_two_named_columns_on_the_command_line(tmp_path):
+    out = tmp_path / "iris.xlsx"
+    proc = subprocess.run([sys.executable, "-m", "stepviz", "run", "iris", "--map", "petal_length,petal_width",
+                           "-q", "-o", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    run = stepviz.train("iris", map=["petal_length", "petal_width"])
+    assert run.config.map_inputs == (2, 3)
+    live, final, course = (with_units(run, s) for s in sections(run, maps_of(out)))
+    assert [m["label"] for m in final if m["name"] == "output"] == ["setosa", "versicolor", "virginica"]
+    first = run.config.network.producers()[1]
+    start = {p: run.value(run.detail[0], first[p].number, p) for p in run.config.network.parameters()}
+    for maps, params in ((live, start), (final, run.params)):
+        for m in maps:
+            np.testing.assert_allclose(m["values"], expected(run, params, m), rtol=0, atol=1e-12, err_msg=m["name"])
+    ws = openpyxl.load_workbook(out)["Map"]
+    texts = [c.value for row in ws.iter_rows(max_row=4) for c in row if isinstance(c.value, str)]
+    assert "The other inputs are held at their mean: sepal_length, sepal_width." in texts
+    # small petals (the bottom left) are setosa's, large ones (the top right) virginica's
+    probs = {m["label"]: m["values"] for m in final if m["name"] == "output"}
+    assert probs["setosa"][-1, 0] > 0.5 and probs["virginica"][0, -1] > 0.5
+
+
+def test_show_map_of_a_softmax_network(classify_books):
+    run, path = classify_books["softmax"]
+    live, final, _ = (with_units(run, s) for s in sections(run, maps_of(path)))
+    for epoch, maps in ((None, final), ("1.1", live)):
+        fig = run.show_map(epoch)
+        assert len(fig.axes) == len(maps)
+        shown = {ax.get_title(): np.asarray(ax.images[0].get_array()) for ax in fig.axes}
+        for m in maps:
+            title = f"output: {m['label']}" if m["name"] == "output" else f"{m['name']}[·,{m['unit'] + 1}]"
+            np.testing.assert_allclose(shown[title], m["values"], rtol=0, atol=1e-12)
+        assert [im.get_clim() for ax in fig.axes[:2] for im in ax.images] == [(0, 1), (0, 1)]
+    # an int is an epoch: after its last batch, as a fresh training of one epoch
+    fresh = stepviz.train(dict(SOFTMAX, training=dict(SOFTMAX["training"], epochs=1)))
+    grid = np.asarray(run.show_map(1, hidden=False).axes[1].images[0].get_array())
+    m = next(m for m in final if m["label"] == "1")
+    np.testing.assert_allclose(grid, expected(run, fresh.params, m), rtol=0, atol=1e-12)
+    with pytest.raises(stepviz.StepvizError, match="update 1.2 was not detailed"):
+        run.show_map("1.2")
+
+
+def test_libreoffice_recalculates_the_softmax_maps(classify_books, tmp_path):
+    from libreoffice import convert
+
+    run, path = classify_books["softmax"]
+    (recalculated,) = convert([path], tmp_path, "xlsx")
+    live, final, _ = (with_units(run, s) for s in sections(run, maps_of(recalculated)))
+    for maps, params in ((live, first_update(run)), (final, run.params)):
+        for m in maps:
+            np.testing.assert_allclose(m["values"], expected(run, params, m), rtol=1e-9, atol=1e-9, err_msg=m["name"])
