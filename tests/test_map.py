@@ -500,3 +500,21 @@ def test_libreoffice_recalculates_the_softmax_maps(classify_books, tmp_path):
     for maps, params in ((live, first_update(run)), (final, run.params)):
         for m in maps:
             np.testing.assert_allclose(m["values"], expected(run, params, m), rtol=1e-9, atol=1e-9, err_msg=m["name"])
+
+
+def test_a_softmax_map_formula_beyond_excels_limit_is_one_line_and_exit_2(tmp_path):
+    """3 classes over 32 hidden units: each class's cell would spell 16 sums of 32 products."""
+    rows = "".join(f"{x:.2f},{z:.2f},{'pqr'[i % 3]}\n" for i, (x, z) in enumerate(np.random.default_rng(1).normal(size=(30, 2))))
+    (tmp_path / "c3.csv").write_text("a,b,label\n" + rows)
+    config = tmp_path / "c3.toml"
+    config.write_text('[data]\ncsv = "c3.csv"\ntarget = ["label"]\n[network]\nhidden = [32]\noutput = "softmax"\n'
+                      'loss = "ce"\n')
+    out = tmp_path / "c3.xlsx"
+    proc = subprocess.run([sys.executable, "-m", "stepviz", "run", str(config), "-o", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr.count("\n") == 1 and "Map sheet's output would have about" in proc.stderr, proc.stderr
+    assert "workbook.map = []" in proc.stderr
+    ok = subprocess.run([sys.executable, "-m", "stepviz", "run", str(config), "--hidden", "8", "-q", "-o", str(out)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and out.exists(), ok.stderr  # 8 hidden units: a map
