@@ -114,10 +114,10 @@ def available(run) -> list[int]:
                   | {run.config.epochs})
 
 
-def update_of(run, epoch) -> int | None:
+def update_of(run, epoch) -> int:
     """The update (counted from 1 over the run) that ``epoch`` names: an epoch's last update
-    (its last batch), or with mini-batches a detailed update as ``"epoch.batch"`` (None for an
-    epoch.batch that was not detailed)."""
+    (its last batch), or with mini-batches a detailed update as ``"epoch.batch"`` (a MapError
+    for one that was not detailed)."""
     cfg = run.config
     if isinstance(epoch, str) and "." in epoch:
         from .config import _update
