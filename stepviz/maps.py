@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import StepvizError
-from .ops import Activate, MatMul
+from .ops import Activate, MatMul, Softmax
 
 GRID = 25  # points per axis
 MARGIN = 0.1  # beyond the data's range on each side, as a share of the range
@@ -90,7 +90,7 @@ def layers(steps) -> list[tuple[object, object]]:
         for c in step.computes:
             if isinstance(c.op, MatMul) and not (c.op.flipped(0) or c.op.flipped(1) or c.op.scaled):
                 dense[c.result] = c
-            elif isinstance(c.op, Activate):
+            elif isinstance(c.op, (Activate, Softmax)):  # softmax: the output's, one map per class
                 out.append((dense[c.operands[0]], c))
                 if c.result == "output":
                     return out
@@ -107,26 +107,65 @@ def grids(run, params: dict, where: Plane) -> dict[str, np.ndarray]:
 
 
 def available(run) -> list[int]:
-    """The epochs after whose update the parameters were recorded (0: the start)."""
-    return sorted({int(e) - 1 for e in run.history_epochs} | set(run.detail) | {run.config.epochs})
+    """The epochs after whose update the parameters were recorded (0: the start): the training
+    history's, the detailed updates that end an epoch, and the last."""
+    nb = run.config.batches
+    return sorted({int(e) - 1 for e in run.history_epochs} | {u // nb for u in run.detail if u % nb == 0}
+                  | {run.config.epochs})
 
 
-def parameters_after(run, epoch: int | None = None) -> dict[str, np.ndarray]:
+def update_of(run, epoch) -> int:
+    """The update (counted from 1 over the run) that ``epoch`` names: an epoch's last update
+    (its last batch), or with mini-batches a detailed update as ``"epoch.batch"`` (a MapError
+    for one that was not detailed)."""
+    cfg = run.config
+    if isinstance(epoch, str) and "." in epoch:
+        from .config import _update
+        from .errors import ConfigError
+
+        try:
+            u = _update(epoch, cfg.epochs, cfg.batches, 0)
+        except ConfigError as e:
+            raise MapError(str(e).replace("workbook.detail: ", "")) from None
+        if u not in run.detail:
+            raise MapError(f"update {epoch} was not detailed; detailed: {', '.join(map(run.label, run.detail))} "
+                           "(workbook.detail)")
+        return u
+    return int(epoch) * cfg.batches
+
+
+def parameters_after(run, epoch: int | str | None = None) -> dict[str, np.ndarray]:
     """The parameters after ``epoch``'s update (None or the last epoch: after training; 0: the
-    start), from the detailed epochs or the training history."""
+    start; with mini-batches after the epoch's last batch, or ``"epoch.batch"``: after that
+    detailed update), from the detailed updates or the training history."""
     cfg = run.config
     if epoch is None or epoch == cfg.epochs:
         return run.params
     names = cfg.network.parameters()
-    if epoch in run.detail:
+    update = update_of(run, epoch)
+    if update in run.detail:
         _, last = cfg.network.producers()
-        return {p: run.value(epoch, last[p].number, p) for p in names}
-    hit = np.flatnonzero(run.history_epochs == epoch + 1)
+        return {p: run.value(update, last[p].number, p) for p in names}
+    hit = np.flatnonzero(run.history_epochs == int(epoch) + 1)
     if hit.size:
         return {p: run.history_params[p][hit[0]] for p in names}
     shown = available(run)
     raise MapError(f"the parameters after epoch {epoch} were not recorded; recorded: "
                    f"{', '.join(map(str, shown[:8]))}{', …' if len(shown) > 8 else ''} (workbook.history_every)")
+
+
+def output_activation(network) -> str:
+    """The output layer's activation: ``network.output``, else the hidden layers'."""
+    return network.output or network.activation
+
+
+def unit_title(config, name: str, u: int, units: int) -> str:
+    """A map's name: ``output``, ``output[·,2]``, or for class outputs the class's label."""
+    if units == 1:
+        return name
+    if name == "output" and config.classes and config.y_labels and len(config.y_labels) == units:
+        return f"output: {config.y_labels[u]}"
+    return f"{name}[·,{u + 1}]"
 
 
 def snapshots(run) -> list[int]:
@@ -142,6 +181,8 @@ def value_range(activation: str, values: np.ndarray | None = None) -> tuple[floa
     """(low, middle, high) of the colour scale: the activation's range (relu: the values')."""
     from .ops import ACTIVATIONS
 
+    if activation == "softmax":  # a probability
+        return 0.0, 0.5, 1.0
     fn = ACTIVATIONS[activation]
     if np.isfinite(fn.high):
         return fn.low, (fn.low + fn.high) / 2, fn.high
@@ -175,15 +216,18 @@ def figure(run, epoch: int | None = None, hidden: bool = True):
     a, b = where.columns
     X, y = run.config.X, run.config.y
     when = f"after epoch {epoch}" if epoch is not None else f"after training ({run.config.epochs} epochs)"
+    if isinstance(epoch, str) and "." in epoch:
+        when = f"after update {epoch} (epoch.batch)"
     for n, (name, u) in enumerate(shown):
         ax = fig.add_subplot(rows, cols, n + 1)
         grid = values[name][:, :, u]
-        low, _, high = value_range(run.config.network.activation, grid)
+        net = run.config.network
+        low, _, high = value_range(output_activation(net) if name == "output" else net.activation, grid)
         ax.imshow(grid, cmap=cmap, vmin=low, vmax=high, extent=extent, origin="upper", aspect="auto",
                   interpolation="nearest")
         target = y[:, u] if name == "output" else y[:, 0]
         ax.scatter(X[:, a], X[:, b], c=target, cmap=cmap, edgecolors="black", s=40)
-        ax.set_title(f"{name}[·,{u + 1}]" if values[name].shape[2] > 1 else name, fontsize=9)
+        ax.set_title(unit_title(run.config, name, u, values[name].shape[2]), fontsize=9)
         ax.set_xlabel(where.names[0])
         ax.set_ylabel(where.names[1])
     fig.suptitle(when)

@@ -16,8 +16,8 @@ from book import step_sheets
 
 ROOT = Path(__file__).resolve().parent.parent
 MOONS = ROOT / "examples" / "moons.csv"
-CAPTION = re.compile(r"^(\w+)(?: · unit (\d+))?   \((.+) →, (.+) ↑\)$")
-AFTER = re.compile(r"^(output)(?:\[·,(\d+)\])? after epoch (\d+)$")
+CAPTION = re.compile(r"^(\w+)(?: · unit (\d+)|: (\S+))?   \((.+) →, (.+) ↑\)$")  # (output: setosa: a class)
+AFTER = re.compile(r"^(output)(?:\[·,(\d+)\]|: (\S+))? after epoch (\d+)$")
 ACT = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
 
 # networks with two inputs, one of each kind of forward pass the step table spells
@@ -38,7 +38,12 @@ def reference(params: dict, X: np.ndarray, net) -> dict:
     names = [("wh", "bh")] if n == 1 else [(f"wh{l + 1}", f"bh{l + 1}") for l in range(n)]
     out, a = {}, X
     for w, b in names + [("wout", "bout")]:
-        a = f(a @ params[w] + (params[b] if b in params else 0.0))
+        z = a @ params[w] + (params[b] if b in params else 0.0)
+        if w == "wout" and net.output == "softmax":  # each row's exp, normalised
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            a = e / e.sum(axis=1, keepdims=True)
+        else:
+            a = (ACT[net.output] if w == "wout" and net.output else f)(z)
         out[w] = a
     return out
 
@@ -60,7 +65,8 @@ def maps_of(path) -> list[dict]:
             ys = [ws.cell(r0 + 2 + i, c0).value for i in range(25)]
             cells = [[(r0 + 2 + i, c0 + 1 + j) for j in range(25)] for i in range(25)]
             found.append({"name": (m or after).group(1), "unit": int((m or after).group(2) or 1) - 1,
-                          "epoch": int(after.group(3)) if after else None, "at": (r0, c0),
+                          "label": (m or after).group(3),
+                          "epoch": int(after.group(4)) if after else None, "at": (r0, c0),
                           "xs": np.array(xs, float), "ys": np.array(ys, float),
                           "formulas": [[ws.cell(*rc).value for rc in row] for row in cells],
                           "values": np.array([[vs.cell(*rc).value for rc in row] for row in cells], float)})
@@ -341,3 +347,174 @@ def test_libreoffice_recalculates_every_map_and_redraws_after_an_edit(books, tmp
             assert np.abs(m["values"] - old["values"]).max() > 1e-3  # really redrawn
     for m in final:  # values from training do not change
         np.testing.assert_allclose(m["values"], expected(run, run.params, m), rtol=0, atol=1e-12)
+
+
+# -- classification (issue 19): softmax outputs, class labels, mini-batches ------------------------
+SOFTMAX = {"data": {"csv": str(MOONS), "target": ["class"], "classes": True},
+           "network": {"hidden": [4], "output": "softmax", "loss": "ce"},
+           "training": {"epochs": 50, "batch_size": 10, "lr": 0.5}}
+BCE = {"data": {"csv": str(MOONS), "target": ["class"]},
+       "network": {"hidden": [3], "activation": "tanh", "output": "sigmoid", "loss": "bce"},
+       "training": {"epochs": 30, "lr": 0.05}}
+
+
+def with_units(run, maps):
+    """A class map's unit from its label (``output: 1`` is the probability of class ``1``)."""
+    for m in maps:
+        if m["label"] is not None:
+            m["unit"] = run.config.y_labels.index(m["label"])
+    return maps
+
+
+def first_update(run) -> dict:
+    """Batch 1.1 of the softmax network, written out: one step of gradient descent on the first
+    batch's rows from the start values (d_output = y − softmax, the cross-entropy's direction)."""
+    cfg, p = run.config, {k: v.copy() for k, v in run.init.items()}
+    X, y = cfg.X[:cfg.batch_size], cfg.y[:cfg.batch_size]
+    a = 1 / (1 + np.exp(-(X @ p["wh"] + p["bh"])))
+    d_out = y - reference(p, X, cfg.network)["wout"]
+    d_hid = (d_out @ p["wout"].T) * a * (1 - a)
+    p["wout"] += a.T @ d_out * cfg.lr
+    p["bout"] += d_out.sum(axis=0) * cfg.lr
+    p["wh"] += X.T @ d_hid * cfg.lr
+    p["bh"] += d_hid.sum(axis=0) * cfg.lr
+    return p
+
+
+@pytest.fixture(scope="module")
+def classify_books(tmp_path_factory):
+    d = tmp_path_factory.mktemp("classify_maps")
+    out = {}
+    for name, doc in (("softmax", SOFTMAX), ("bce", BCE)):
+        run = stepviz.train(doc)
+        out[name] = (run, stepviz.write_workbook(run, d / f"{name}.xlsx"))
+    return out
+
+
+def test_softmax_maps_one_per_class_are_the_forward_pass(classify_books):
+    run, path = classify_books["softmax"]
+    assert run.config.batches == 4 and run.label(run.detail[0]) == "1.1"
+    live, final, course = (with_units(run, s) for s in sections(run, maps_of(path)))
+    for maps in (live, final):  # one map per class, named by its label, then the hidden units
+        assert [m["label"] for m in maps if m["name"] == "output"] == ["0", "1"]
+    start = first_update(run)  # the live maps: after batch 1.1, not after epoch 1
+    for maps, params in ((live, start), (final, run.params)):
+        for m in maps:
+            np.testing.assert_allclose(m["values"], expected(run, params, m), rtol=0, atol=1e-12, err_msg=m["name"])
+            assert all(f.startswith("=") for row in m["formulas"] for f in row)
+    out = next(m for m in live if m["name"] == "output")
+    assert out["formulas"][0][0].startswith("=EXP(") and "MAX(" in out["formulas"][0][0]
+    np.testing.assert_allclose(sum(m["values"] for m in live if m["name"] == "output"), 1.0, rtol=0, atol=1e-12)
+    # the colour scale of a probability: 0 → 1, also on the maps over training
+    scales = rules(openpyxl.load_workbook(path)["Map"], "colorScale")
+    assert len(scales) == 1 + len(live) + len(final) + len(course)  # the legend and each map
+    for _, r in scales:
+        assert [float(v.val) for v in r.colorScale.cfvo] == [0, 0.5, 1]
+    assert sorted({m["epoch"] for m in course})[0] == 1 and max(m["epoch"] for m in course) == 50
+    for m in course:  # after whole epochs (every batch), as a fresh training to that epoch
+        if m["epoch"] <= 10:
+            fresh = stepviz.train(dict(SOFTMAX, training=dict(SOFTMAX["training"], epochs=m["epoch"])))
+            np.testing.assert_allclose(m["values"], expected(run, fresh.params, m), rtol=0, atol=1e-12)
+
+
+
+def test_batched_links_point_at_the_first_updates_sheets(classify_books):
+    run, path = classify_books["softmax"]
+    wb = openpyxl.load_workbook(path)
+    for sheet, cols in (("Map", 3), ("Overview", 2)):  # the live parameter list, the Network section
+        links = {c.value for row in wb[sheet].iter_rows(max_col=cols) for c in row
+                 if isinstance(c.value, str) and c.value.startswith("='")}
+        links = {f for f in links if "update" in f}
+        assert len(links) == 4 * 2 + 4 + 4 * 2 + 2, sheet  # wh, bh, wout, bout
+        assert all(re.match(r"^='1\.1\.1[12] update (weights|biases)'!\$?[A-Z]+\$?\d+$", f) for f in links), links
+    texts = [c.value for row in wb["Map"].iter_rows(max_row=20) for c in row if isinstance(c.value, str)]
+    assert any(t.startswith("Update 1.1 (epoch 1, batch 1) after its update") for t in texts), texts
+    assert any("parameters after update 1.1 (links to 1.1.11, 1.1.12)" == t for t in texts), texts
+    overview = [c.value for row in wb["Overview"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(t.startswith("The weights after update 1.1 (epoch 1, batch 1), live") for t in overview)
+
+
+def test_bce_sigmoid_output_under_tanh_hidden_units(classify_books):
+    run, path = classify_books["bce"]
+    live, final, _ = sections(run, maps_of(path))
+    for maps, params in ((live, after_epoch_1(run)), (final, run.params)):
+        for m in maps:
+            np.testing.assert_allclose(m["values"], expected(run, params, m), rtol=0, atol=1e-12, err_msg=m["name"])
+    ws = openpyxl.load_workbook(path)["Map"]
+    scales = {ref: [float(v.val) for v in r.colorScale.cfvo] for ref, r in rules(ws, "colorScale")}
+    out = next(m for m in final if m["name"] == "output")
+    hidden = next(m for m in final if m["name"] != "output")
+    at = lambda m: f"{openpyxl.utils.get_column_letter(m['at'][1] + 1)}{m['at'][0] + 2}"  # noqa: E731
+    assert [v for ref, v in scales.items() if ref.startswith(at(out))] == [[0, 0.5, 1]]  # the sigmoid's
+    assert [v for ref, v in scales.items() if ref.startswith(at(hidden))] == [[-1, 0, 1]]  # tanh's
+
+
+def test_iris_map_of_two_named_columns_on_the_command_line(tmp_path):
+    out = tmp_path / "iris.xlsx"
+    proc = subprocess.run([sys.executable, "-m", "stepviz", "run", "iris", "--map", "petal_length,petal_width",
+                           "-q", "-o", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    run = stepviz.train("iris", map=["petal_length", "petal_width"])
+    assert run.config.map_inputs == (2, 3)
+    live, final, course = (with_units(run, s) for s in sections(run, maps_of(out)))
+    assert [m["label"] for m in final if m["name"] == "output"] == ["setosa", "versicolor", "virginica"]
+    first = run.config.network.producers()[1]
+    start = {p: run.value(run.detail[0], first[p].number, p) for p in run.config.network.parameters()}
+    for maps, params in ((live, start), (final, run.params)):
+        for m in maps:
+            np.testing.assert_allclose(m["values"], expected(run, params, m), rtol=0, atol=1e-12, err_msg=m["name"])
+    ws = openpyxl.load_workbook(out)["Map"]
+    texts = [c.value for row in ws.iter_rows(max_row=4) for c in row if isinstance(c.value, str)]
+    assert "The other inputs are held at their mean: sepal_length, sepal_width." in texts
+    # small petals (the bottom left) are setosa's, large ones (the top right) virginica's
+    probs = {m["label"]: m["values"] for m in final if m["name"] == "output"}
+    assert probs["setosa"][-1, 0] > 0.5 and probs["virginica"][0, -1] > 0.5
+
+
+def test_show_map_of_a_softmax_network(classify_books):
+    run, path = classify_books["softmax"]
+    live, final, _ = (with_units(run, s) for s in sections(run, maps_of(path)))
+    for epoch, maps in ((None, final), ("1.1", live)):
+        fig = run.show_map(epoch)
+        assert len(fig.axes) == len(maps)
+        shown = {ax.get_title(): np.asarray(ax.images[0].get_array()) for ax in fig.axes}
+        for m in maps:
+            title = f"output: {m['label']}" if m["name"] == "output" else f"{m['name']}[·,{m['unit'] + 1}]"
+            np.testing.assert_allclose(shown[title], m["values"], rtol=0, atol=1e-12)
+        assert [im.get_clim() for ax in fig.axes[:2] for im in ax.images] == [(0, 1), (0, 1)]
+    # an int is an epoch: after its last batch, as a fresh training of one epoch
+    fresh = stepviz.train(dict(SOFTMAX, training=dict(SOFTMAX["training"], epochs=1)))
+    grid = np.asarray(run.show_map(1, hidden=False).axes[1].images[0].get_array())
+    m = next(m for m in final if m["label"] == "1")
+    np.testing.assert_allclose(grid, expected(run, fresh.params, m), rtol=0, atol=1e-12)
+    with pytest.raises(stepviz.StepvizError, match="update 1.2 was not detailed"):
+        run.show_map("1.2")
+
+
+def test_libreoffice_recalculates_the_softmax_maps(classify_books, tmp_path):
+    from libreoffice import convert
+
+    run, path = classify_books["softmax"]
+    (recalculated,) = convert([path], tmp_path, "xlsx")
+    live, final, _ = (with_units(run, s) for s in sections(run, maps_of(recalculated)))
+    for maps, params in ((live, first_update(run)), (final, run.params)):
+        for m in maps:
+            np.testing.assert_allclose(m["values"], expected(run, params, m), rtol=1e-9, atol=1e-9, err_msg=m["name"])
+
+
+def test_a_softmax_map_formula_beyond_excels_limit_is_one_line_and_exit_2(tmp_path):
+    """3 classes over 32 hidden units: each class's cell would spell 16 sums of 32 products."""
+    rows = "".join(f"{x:.2f},{z:.2f},{'pqr'[i % 3]}\n" for i, (x, z) in enumerate(np.random.default_rng(1).normal(size=(30, 2))))
+    (tmp_path / "c3.csv").write_text("a,b,label\n" + rows)
+    config = tmp_path / "c3.toml"
+    config.write_text('[data]\ncsv = "c3.csv"\ntarget = ["label"]\n[network]\nhidden = [32]\noutput = "softmax"\n'
+                      'loss = "ce"\n')
+    out = tmp_path / "c3.xlsx"
+    proc = subprocess.run([sys.executable, "-m", "stepviz", "run", str(config), "-o", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr.count("\n") == 1 and "Map sheet's output would have about" in proc.stderr, proc.stderr
+    assert "workbook.map = []" in proc.stderr
+    ok = subprocess.run([sys.executable, "-m", "stepviz", "run", str(config), "--hidden", "8", "-q", "-o", str(out)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and out.exists(), ok.stderr  # 8 hidden units: a map

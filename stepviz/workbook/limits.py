@@ -109,6 +109,7 @@ def estimate(config) -> Estimate:
         from ..maps import GRID, SNAPSHOTS
         maps = sum(net.hidden) + net.outputs
         formulas += 2 * maps * GRID * GRID
+        _check_map_formula(config, plan)
         cells += (2 * maps + SNAPSHOTS * net.outputs) * (GRID + 1) ** 2
     if cells > MAX_CELLS:
         raise WorkbookError(f"the workbook would have about {cells:,} cells, stepviz writes at most "
@@ -116,6 +117,23 @@ def estimate(config) -> Estimate:
                             "fewer samples")
     return Estimate(1 + n_detail * len(plan.steps) + (0 if config.exercise else 2), cells, formulas,
                     train_seconds(config))
+
+
+def _check_map_formula(config, plan) -> None:
+    """The Map sheet's longest formula, its output's (a softmax spells every class's sum over
+    the hidden units' cells, (classes + 1)² times), with the longest references it can hold
+    (its columns end before DZ, its rows before 99999)."""
+    import numpy as np
+
+    from ..maps import layers
+    from .map_sheet import unit_formula
+
+    dense, act = layers(plan.steps)[-1]
+    z = np.zeros((1, plan.shapes["output"][1]))
+    length = len(unit_formula(dense, act, 0, plan.shapes, z, lambda n, i, j: "$C$99999", lambda c: "DZ99999"))
+    if length > MAX_FORMULA:
+        raise WorkbookError(f"a formula of the Map sheet's output would have about {length:,} characters, Excel "
+                            f"allows {MAX_FORMULA:,}; use smaller layers or no map (workbook.map = [])")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ import numpy as np
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..display import shown
-from ..maps import GRID, HIGH, LOW, MID, grids, layers, parameters_after, plane, snapshots, value_range
+from ..maps import (GRID, HIGH, LOW, MID, grids, layers, output_activation, parameters_after, plane, snapshots,
+                    unit_title, value_range)
 from ..terms import Cell, Dot, Fn, Neg, Op2, excel
 from .core import Cells
 
@@ -67,9 +68,9 @@ def unit_formula(dense, act, u: int, shapes: dict, z: np.ndarray, weight, previo
     input (1×units) there, which picks the activation's overflow-safe form where needed."""
     w = shapes[dense.operands[1]]
     operand_shapes = [(1, w[0])] + [shapes[o] for o in dense.operands[1:]]
-    inner = _substitute(dense.op.spell(0, u, operand_shapes), lambda c: c)
-    outer = act.op.cell_term(0, u, [z.shape], [z])
-    t = _substitute(outer, lambda c: inner)
+    inner = lambda c: _substitute(dense.op.spell(0, c.c, operand_shapes), lambda c: c)  # noqa: E731
+    outer = act.op.cell_term(0, u, [z.shape], [z])  # softmax: reads every unit c of the row
+    t = _substitute(outer, inner)
 
     def addr(c: Cell) -> str:
         return previous(c.c) if c.k == 0 else weight(dense.operands[c.k], c.r, c.c)
@@ -85,7 +86,7 @@ class MapSheet:
         self.layers = layers(self.run.steps)
         self.cells = Cells()
         self.net = self.cfg.network
-        self.epoch = self.run.detail[0]
+        self.epoch = self.run.detail[0]  # the first detailed update (with mini-batches: 1.1)
         add = book.wb.add_format
         caption = "#" + self.st.style["caption"]
         self.hide = add({"num_format": ";;;"})  # the colour is the picture; the value is in the cell
@@ -111,9 +112,14 @@ class MapSheet:
             self.cells.text(2, 0, msg("map.held", names=", ".join(others)), st.note)
         self.cells.link(3, 0, self.book.overview, "A1", "← " + self.book.overview, st.link)
         r = self.legend(5)
-        sheets = sorted({f"{self.epoch}.{self.book.last[n].number:02d}" for n in self.net.parameters()})
-        r = self.section(r + 1, msg("map.live", epoch=self.epoch), msg("map.live_params", epoch=self.epoch,
-                         sheets=", ".join(sheets)), parameters_after(self.run, self.epoch), live=True)
+        label = self.book.label(self.epoch)
+        sheets = sorted({f"{label}.{self.book.last[n].number:02d}" for n in self.net.parameters()})
+        batch = "_batch" if self.cfg.batches > 1 else ""  # "update 1.1 (epoch 1, batch 1)"
+        e, b = label.split(".") if batch else (label, "")
+        live = {p: self.run.value(self.epoch, self.book.last[p].number, p) for p in self.net.parameters()}
+        r = self.section(r + 1, msg("map.live" + batch, epoch=e, batch=b, update=label),
+                         msg("map.live_params" + batch, epoch=e, batch=b, update=label, sheets=", ".join(sheets)),
+                         live, live=True)
         r = self.section(r + 1, msg("map.final", epochs=self.cfg.epochs), msg("map.final_params"),
                          self.run.params, live=False)
         self.course(r + 1)
@@ -127,7 +133,7 @@ class MapSheet:
     def legend(self, r: int) -> int:
         """The colour scale: five cells from its low to its high value, under the same scale."""
         self.cells.text(r, LABEL, self.msg("map.scale"), self.st.bold)
-        low, mid, high = value_range(self.net.activation)
+        low, mid, high = value_range(output_activation(self.net))
         values = [low, (low + mid) / 2, mid, (mid + high) / 2, high]
         fmt = self.book.wb.add_format({"align": "center", "num_format": shown(values, 2).num_format})
         for k, v in enumerate(values):
@@ -194,7 +200,7 @@ class MapSheet:
                                 for c in range(values[self.layers[L - 1][1].result].shape[2])]
                     self.cells.put(mr + 2 + i, mc + 1 + j, "formula", templates[form].format(*prev),
                                    self.mark(act.result, u, i, j), float(grid[i, j]))
-            self.colour(mr, mc, act.result, grid)
+            self.colour(mr, mc, act, grid)
         bands = -(-len(maps) // PER_ROW)
         return max(row, top + BAND * bands)
 
@@ -232,6 +238,8 @@ class MapSheet:
     def _caption(self, name, u, units) -> str:
         p = self.plane
         unit = name if units == 1 else self.msg("map.unit", name=name, unit=u + 1)
+        if name == "output" and units > 1 and self.cfg.classes:  # a class's probability: its label
+            unit = unit_title(self.cfg, name, u, units)
         return f"{unit}   ({p.names[0]} →, {p.names[1]} ↑)"
 
     def axes(self, mr, mc, caption):
@@ -261,9 +269,11 @@ class MapSheet:
                  "border": 2, "border_color": "#000000"})
         return self.marks[label]
 
-    def colour(self, mr, mc, name, grid):
-        low, mid, high = value_range(self.net.activation, grid)
-        self.scale(mr + 2, mc + 1, mr + 1 + GRID, mc + GRID, low, mid, high, relu=self.net.activation == "relu")
+    def colour(self, mr, mc, act, grid):
+        """A map's colour scale, from the activation of its layer (the output's may differ)."""
+        fn = output_activation(self.net) if act.result == "output" else self.net.activation
+        low, mid, high = value_range(fn, grid)
+        self.scale(mr + 2, mc + 1, mr + 1 + GRID, mc + GRID, low, mid, high, relu=fn == "relu")
 
     # -- the training's course: output maps from recorded parameters, as values ---------------
     def course(self, r):
@@ -275,12 +285,13 @@ class MapSheet:
         for n, (e, u) in enumerate(maps):
             mr, mc = r + 1 + BAND * (n // PER_ROW), FIRST_MAP + SPAN * (n % PER_ROW)
             grid = grids(self.run, parameters_after(self.run, e), self.plane)["output"][:, :, u]
-            name = "output" if k == 1 else f"output[·,{u + 1}]"
+            name = unit_title(self.cfg, "output", u, k) if self.cfg.classes else (
+                "output" if k == 1 else f"output[·,{u + 1}]")
             self.axes(mr, mc, msg("map.after", name=name, epoch=e))
             for i in range(GRID):
                 for j in range(GRID):
                     cells.put(mr + 2 + i, mc + 1 + j, "number", float(grid[i, j]), self.mark("output", u, i, j))
-            self.colour(mr, mc, "output", grid)
+            self.colour(mr, mc, self.layers[-1][1], grid)
         self.bottom = max(self.bottom, r + 1 + BAND * -(-len(maps) // PER_ROW))
 
     def finish(self):

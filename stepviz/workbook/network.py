@@ -43,7 +43,7 @@ def write_network(book, ws, cells, r: int) -> int:
     msg, st, net, run = book.msg, book.styles, book.config.network, book.run
     epoch = run.detail[0]
     cells.text(r, 0, msg("map.network"), st.bold)
-    cells.text(r + 1, 0, msg("map.network_about", epoch=epoch), st.words)
+    cells.text(r + 1, 0, first_update_text(book, "map.network_about", epoch), st.words)
     row = r + 2
     where = {}
     for name in net.parameters():
@@ -125,6 +125,16 @@ def _diagram(book, ws, cells, r, sizes, weights, where, epoch):
     chart.set_size({"width": 520, "height": 300})
     ws.set_column(col, col + 2, None, None, {"hidden": True})
     ws.insert_chart(r, 3, chart, {"x_offset": 8, "y_offset": 4})
+
+
+def first_update_text(book, key: str, update: int) -> str:
+    """A message about the first detailed update: ``epoch 1``, or with mini-batches
+    ``update 1.1 (epoch 1, batch 1)`` (the ``_batch`` variant of the key)."""
+    label = book.label(update)
+    if book.config.batches == 1:
+        return book.msg(key, epoch=label)
+    e, b = label.split(".")
+    return book.msg(key + "_batch", epoch=e, batch=b, update=label)
 
 
 def _c(col: int) -> str:

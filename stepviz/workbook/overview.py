@@ -7,7 +7,7 @@ from .core import Cells, absolute
 from .styles import ROLES
 from .layout import text_width
 from .map_sheet import has_map, sheet_name
-from .network import write_network
+from .network import first_update_text, write_network
 
 LABEL, VALUE = 0, 1  # the columns of the settings table
 
@@ -113,7 +113,7 @@ def write_overview(book, ws) -> None:
         cells.text(r + 1, VALUE + 1, msg("overview.trace_about"))
         if has_map(book):
             cells.link(r + 2, LABEL, sheet_name(book), "A1", sheet_name(book), st.link)
-            cells.text(r + 2, VALUE + 1, msg("map.map_about", epoch=detail[0]))
+            cells.text(r + 2, VALUE + 1, first_update_text(book, "map.map_about", detail[0]))
 
     width = max(text_width(msg(f"overview.{k}")) for k, _ in rows) + 2
     ws.set_column(LABEL, LABEL, max(22, width))
