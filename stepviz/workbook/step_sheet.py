@@ -14,6 +14,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..display import line_parts, line_text, shown
 from ..terms import I, J, Cell, Index, excel, is_array, merge_literals
+from . import achieved
 from .core import Cells, absolute
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
 
@@ -31,6 +32,8 @@ class StepSheet:
         self.values = {b: book.value(epoch, step, b) for b in self.lay.blocks}
         self.shown = {b: shown(v, book.config.decimals) for b, v in self.values.items()}
         self.right = self.lay.right  # grows with the texts written
+        self.height = self.lay.height  # grows with what achieved.write adds below the bands
+        self.wide_from = None  # the first of the wider columns achieved.write asks for
 
     # -- values ------------------------------------------------------------------------
     def where(self, block: Block, i: int, j: int) -> str:
@@ -48,6 +51,8 @@ class StepSheet:
             self.given()
         else:
             self.computed()
+            if not self.book.exercise:  # the finite-difference estimate would give answers away
+                achieved.write(self)
         self.captions()
         self.finish()
 
@@ -309,12 +314,16 @@ class StepSheet:
                        for v in (self.values[b].max(), self.values[b].min())], default=0)
         width = max(width, longest + 2)
         ws.set_column(0, 0, 2)
-        ws.set_column(LEFT, self.right + 1, width)
+        if self.wide_from is None:
+            ws.set_column(LEFT, self.right + 1, width)
+        else:  # the gradient checks' columns hold long numbers (achieved.py)
+            ws.set_column(LEFT, self.wide_from - 1, width)
+            ws.set_column(self.wide_from, self.right + 1, max(width, achieved.WIDTH))
         if book.exercise and not self.step.given:
             ws.set_column(self.lay.right + 2, self.lay.right + 2, None, None, {"hidden": True})
         ws.protect()
         # print (and PDF-render) the whole sheet, long text lines included
-        ws.print_area(0, 0, self.lay.height, self.right)
+        ws.print_area(0, 0, self.height, self.right)
         self.cells.text(0, self.right, " ")  # LibreOffice crops a one-page PDF to used cells
         ws.fit_to_pages(1, 1)
         ws.set_landscape()
