@@ -19,6 +19,7 @@ import numpy as np
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..ops import Activate
+from ..text import Messages, languages
 from .core import absolute
 from .forward import ARRAY_SAFE, forward, inputs, loss_formula, loss_value, moved, needs_safe
 from .layout import LEFT, columns_for
@@ -47,20 +48,26 @@ def significant(values, digits: int) -> str:
     return f"{zeros};-{zeros};0"
 
 
-def _places(book, step, labels: list[str], col: int) -> list[int]:
-    """The columns of labels written side by side from ``col``, each as wide as it needs."""
+def _columns(key: str, width: float, **values) -> int:
+    """The columns a (bold) message needs in the language that needs the most: every
+    language lays the sheet out alike, so cells are where they are in any language."""
+    return max(columns_for(Messages(lang)(key, **values), width) for lang in languages())
+
+
+def _places(book, step, keys: list[str], col: int) -> list[int]:
+    """The columns of messages written side by side from ``col``, each as wide as it needs."""
     out = []
-    for label in labels:
+    for key in keys:
         out.append(col)
-        col += columns_for(label, book.width[step.number])
+        col += _columns(key, book.width[step.number])
     return out
 
 
 def after_cell(book) -> tuple[int, int]:
     """Where the last step sheet of an epoch holds the loss after the update (0-based)."""
     step = book.run.steps[-1]
-    labels = [book.msg(f"check.{k}") for k in ("before", "after", "change")]
-    return book.layouts[step.number].height + 2, _places(book, step, labels, LEFT)[1]
+    keys = [f"check.{k}" for k in ("before", "after", "change")]
+    return book.layouts[step.number].height + 2, _places(book, step, keys, LEFT)[1]
 
 
 def _range(book, epoch: int, step, name: str) -> str:
@@ -162,8 +169,8 @@ def write(sheet) -> None:
         _after(sheet)
 
 
-def _labels(book, p: str) -> list[str]:
-    msg, gd = book.msg, book.config.network.optimizer == "gd"
+def _labels(book, p: str, msg=None) -> list[str]:
+    msg, gd = msg or book.msg, book.config.network.optimizer == "gd"
     return [msg("check.backprop_gd" if gd else "check.backprop", name=p, update=direction(book.config.network, p)),
             msg("check.plus", name=p), msg("check.minus", name=p), msg("check.estimate"), msg("check.relative")]
 
@@ -179,7 +186,8 @@ def _check(sheet, p: str) -> None:
     h = book.constants["h"][0]
     labels = _labels(book, p)
     col0 = sheet.lay.right + 1
-    span = max(columns_for(label, WIDTH) for q in net.trained() for label in _labels(book, q))
+    span = max(columns_for(label, WIDTH) for lang in languages() for q in net.trained()
+               for label in _labels(book, q, Messages(lang)))
     places = [col0 + k * span for k in range(len(labels))]  # the same grid in every check
     sheet.wide_from = col0
     words = msg("check.words", name=p)
@@ -225,8 +233,9 @@ def _after(sheet) -> None:
     r = sheet.lay.height
     sheet.put_text(r, LEFT, msg("check.after_words", first=numbers[0], last=numbers[-1],
                                 names=", ".join(net.trained())), st.words)
-    labels = [msg(f"check.{k}") for k in ("before", "after", "change")]
-    places = _places(book, sheet.step, labels, LEFT)
+    keys = [f"check.{k}" for k in ("before", "after", "change")]
+    labels = [msg(k) for k in keys]
+    places = _places(book, sheet.step, keys, LEFT)
     assert (r + 2, places[1]) == after_cell(book)
     for c, label in zip(places, labels):
         sheet.put_text(r + 1, c, label, st.caption)
