@@ -21,6 +21,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from ..ops import Activate
 from ..text import Messages, languages
 from .core import absolute
+from .limits import MAX_FORMULA
 from .forward import ARRAY_SAFE, forward, inputs, loss_formula, loss_value, moved, needs_safe
 from .layout import LEFT, columns_for
 
@@ -75,17 +76,14 @@ def _range(book, epoch: int, step, name: str) -> str:
     return quote_sheetname(book.sheet_name(epoch, step)) + "!" + block.range
 
 
-def _safe(book, epoch) -> frozenset:
-    """The activations that need their overflow-safe spelling in this epoch (all of them when
-    there are no values yet: the longest formulas, for the limits)."""
-    run = book.run
+def _safe(book, epoch, worst: bool = False) -> frozenset:
+    """The activations that need their overflow-safe spelling in this epoch; ``worst``: all
+    that have one (the longest formulas, for the limits)."""
     out = set()
-    for c in forward(run.steps):
-        if isinstance(c.op, Activate) and c.op.fn.name in ARRAY_SAFE:
-            if not hasattr(run, "values"):
-                out.add(c.result)
-            elif needs_safe(c, run.value(epoch, _made(book, c.operands[0]).number, c.operands[0])):
-                out.add(c.result)
+    for c in forward(book.run.steps):
+        if isinstance(c.op, Activate) and c.op.fn.name in ARRAY_SAFE and (worst or needs_safe(
+                c, book.run.value(epoch, _made(book, c.operands[0]).number, c.operands[0]))):
+            out.add(c.result)
     return frozenset(out)
 
 
@@ -98,7 +96,7 @@ def _index(n: int, name: str) -> str:
     return "1" if n == 1 else f"MIN({name},{n})"
 
 
-def check_formulas(book, epoch: int, p: str, h: str) -> tuple[str, str]:
+def check_formulas(book, epoch: int, p: str, h: str, worst: bool = False) -> tuple[str, str]:
     """The formulas of L(p + h) and L(p − h), p moved at the focus of the sheet that updates it."""
     run, net = book.run, book.config.network
     start = book.result_block(book.first[p], p)
@@ -113,11 +111,11 @@ def check_formulas(book, epoch: int, p: str, h: str) -> tuple[str, str]:
                          h, sign)
         return at
 
-    safe = _safe(book, epoch)
+    safe = _safe(book, epoch, worst)
     return tuple(loss_formula(run.steps, run.shapes, ref(s), safe) for s in "+-")
 
 
-def after_formula(book, epoch: int) -> str:
+def after_formula(book, epoch: int, worst: bool = False) -> str:
     """The formula of the loss the parameters after this epoch's update give."""
     run = book.run
     trained = set(book.config.network.trained())
@@ -126,7 +124,7 @@ def after_formula(book, epoch: int) -> str:
         step = book.last[name] if name in trained else book.first[name]
         return _range(book, epoch, step, name)
 
-    return loss_formula(run.steps, run.shapes, ref, _safe(book, epoch))
+    return loss_formula(run.steps, run.shapes, ref, _safe(book, epoch, worst))
 
 
 def _before(book, epoch: int) -> dict[str, np.ndarray]:
@@ -142,13 +140,22 @@ def after_value(book, epoch: int) -> float:
 
 
 def longest(book) -> list[tuple[int, str]]:
-    """(length, what) of the formulas written here, for the limits (no values needed)."""
+    """(length, what) of the longest formulas written here (no values needed)."""
     epoch = book.run.detail[-1] if book.run.detail else 1
-    h = absolute(book.overview, (1_048_575, 16_383))
-    out = [(len(after_formula(book, epoch)), "the loss after the update")]
+    h = absolute(book.overview, (1_048_575, 16_383))  # the longest reference there is
+    out = [(len(after_formula(book, epoch, True)), "the loss after the update")]
     for p in book.config.network.trained():
-        out.append((max(map(len, check_formulas(book, epoch, p, h))), f"the gradient check of {p}"))
+        out.append((max(map(len, check_formulas(book, epoch, p, h, True))), f"the gradient check of {p}"))
     return out
+
+
+def enabled(book) -> bool:
+    """Whether the workbook shows what the steps achieved: not in an exercise (the estimate
+    would give answers away), and only where each forward pass fits in one formula (a ReLU
+    network reads each layer's input twice, so its formula doubles per hidden layer)."""
+    if not hasattr(book, "_achieved"):
+        book._achieved = not book.exercise and all(n <= MAX_FORMULA for n, _ in longest(book))
+    return book._achieved
 
 
 def cells(book) -> tuple[int, int]:

@@ -58,7 +58,7 @@ def write_overview(book, ws) -> None:
                        st.words)
         elif key not in net.constants() and not isinstance(value, str):
             cells.put(r, VALUE, "number", value, st.left)
-    if not book.exercise:  # the step of the gradient checks on the update sheets (achieved.py)
+    if achieved.enabled(book):  # the step of the gradient checks on the update sheets
         r += 1
         cells.text(r, LABEL, msg("check.h"))
         cells.put(r, VALUE, "number", achieved.H, st.cell("input"))
@@ -83,6 +83,8 @@ def write_overview(book, ws) -> None:
             value = float(run.value(e, loss_step.number, "loss")[0, 0])
             fmt = st.cell("link", shown([value], cfg.decimals + 2).num_format)
             cells.put(r, VALUE, "formula", "=" + absolute(book.sheet_name(e, loss_step), block.cell(0, 0)), fmt, value)
+            if not achieved.enabled(book):
+                continue
             r += 1  # and the loss the update of that epoch gives, from its last sheet
             cells.text(r, LABEL, msg("check.live_after", epoch=e))
             after = achieved.after_value(book, e)
