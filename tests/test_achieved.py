@@ -270,3 +270,19 @@ def test_the_readme_quotes_the_real_formula_and_numbers(seed_book):
     wout = next(c for c in Book(seed_book).checks() if c["name"] == "wout")
     assert (f"backprop {wout['backprop']:.7f}".replace("-", "−") in readme
             and f"loss(wout + h)\n{wout['plus']:.10f}" in readme.replace("loss(wout + h) ", "loss(wout + h)\n"))
+
+
+def test_a_forward_pass_too_long_for_one_formula_leaves_the_checks_out(tmp_path):
+    """ReLU reads each layer's input twice (IF(z>0,z,0)), so the one-formula pass doubles per
+    hidden layer: at six layers it passes Excel's 8,192 characters, and the workbook is
+    written without the checks rather than refused."""
+    from stepviz.workbook import MAX_FORMULA, estimate
+
+    short = stepviz.load_config("seed-mlp", hidden=[3] * 3, activation="relu", epochs=2)
+    long = stepviz.load_config("seed-mlp", hidden=[3] * 6, activation="relu", epochs=2)
+    estimate(long)  # accepted
+    books = {n: stepviz.write_workbook(stepviz.train(c), tmp_path / f"{n}.xlsx") for n, c in (("short", short), ("long", long))}
+    assert len(Book(books["short"]).checks()) == 2 * 3 + 2
+    formulas = [f for s in step_sheets(books["long"]) for f in s.formulas.values()]
+    assert not Book(books["long"]).checks() and not any(f.startswith("=SUMSQ(") and "MMULT" in f for f in formulas)
+    assert all(len(f) <= MAX_FORMULA for s in step_sheets(books["short"]) for f in s.formulas.values())

@@ -9,7 +9,8 @@
   with the parameter's focus cell moved by ±h, and their relative difference. ``h`` is a blue
   cell on the Overview; the moved cell follows the sheet's focus.
 
-Exercise workbooks have neither: the estimate would give the answers away.
+Exercise workbooks have neither (the estimate would give the answers away), nor do networks
+whose forward pass does not fit in one formula (``enabled``).
 """
 from __future__ import annotations
 
