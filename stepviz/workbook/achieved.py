@@ -177,6 +177,20 @@ def write(sheet) -> None:
         _after(sheet)
 
 
+def _right(book, step) -> int:
+    """The column after the step's results, in the language whose captions are the longest
+    (``layout.Layout`` measures a result's extent so): the checks sit there in any language."""
+    lay, width = book.layouts[step.number], book.width[step.number]
+    right = lay.right
+    for p in lay.placed:
+        b = p.result
+        for lang in languages():
+            caption = Messages(lang)("captions.updated" if b.name in p.compute.operands else "captions.plain",
+                                     name=b.name, rows=b.shape[0], cols=b.shape[1])
+            right = max(right, b.left + max(b.shape[1], columns_for(caption, width) + book.link_count(b.name)))
+    return right
+
+
 def _labels(book, p: str, msg=None) -> list[str]:
     msg, gd = msg or book.msg, book.config.network.optimizer == "gd"
     return [msg("check.backprop_gd" if gd else "check.backprop", name=p, update=direction(book.config.network, p)),
@@ -193,7 +207,7 @@ def _check(sheet, p: str) -> None:
     h_cell = absolute(book.overview, book.constants["h"][1])
     h = book.constants["h"][0]
     labels = _labels(book, p)
-    col0 = sheet.lay.right + 1
+    col0 = _right(book, sheet.step) + 1
     span = max(columns_for(label, WIDTH) for lang in languages() for q in net.trained()
                for label in _labels(book, q, Messages(lang)))
     places = [col0 + k * span for k in range(len(labels))]  # the same grid in every check
