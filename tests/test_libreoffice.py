@@ -60,7 +60,13 @@ def test_libreoffice_recalculates_to_the_cached_numbers_and_texts(lo, name):
     fresh = formula_values(recalc)
     assert cached.keys() == fresh.keys() and len(cached) > 50
     texts = 0
+    from test_achieved import relative_cells
+
+    noisy = relative_cells(original if name != "poisoned" else lo["chain"][0])  # gradient checks'
     for key, want in cached.items():
+        if key in noisy:  # |g − est| / |g| of two equal numbers: rounding noise, below 1e-6 (test_achieved)
+            assert isinstance(fresh[key], (int, float)) and abs(fresh[key] - want) < 1e-6, (name, key)
+            continue
         same(fresh[key], want, f"{name} {key}")
         texts += isinstance(want, str)
     assert texts > 0  # the arithmetic lines were compared too

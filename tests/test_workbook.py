@@ -79,9 +79,11 @@ def test_the_default_workbook_counts(sheets):
     formulas = sum(len(s.formulas) for s in sheets.values())
     lines = sum(isinstance(s.values[rc], str) and "[" in s.values[rc] for s in sheets.values() for rc in s.formulas)
     assert lines == 19  # one arithmetic line per computed result
-    # matrix formulas, links to where operands were made, the lines (283), and the lines'
-    # hidden helpers (219): each shown operand rounded and spelled, the results rounded and spelled
-    assert formulas == 283 + 219
+    # matrix formulas, links to where operands were made, the lines (283), the lines'
+    # hidden helpers (219): each shown operand rounded and spelled, the results rounded and
+    # spelled; a gradient check of 5 formulas per parameter (20) and the loss before and
+    # after the update on step 12 (3)
+    assert formulas == 283 + 219 + 23
 
 
 def test_produced_cells_are_formulas_over_the_same_sheet(preset):
@@ -204,7 +206,8 @@ def test_editable_cells_are_unlocked_and_everything_else_locked(tmp_path):
     assert unlocked["2.01 inputs"] == set() and unlocked["2.02 initialise"] == set()  # links
     ov = wb["Overview"]
     lr = next(row[1] for row in ov.iter_rows() if row[0].value == "lr (learning rate)")
-    assert unlocked["Overview"] == {lr.coordinate}
+    h = next(row[1] for row in ov.iter_rows() if row[0].value == "h (gradient check)")
+    assert unlocked["Overview"] == {lr.coordinate, h.coordinate}
     for title, s in sheets.items():
         if s.step > 2:  # only the focus row and column
             focus = {cell_name(rc) for rc in s.values if not s.locked[rc]}
@@ -285,7 +288,8 @@ def test_overview_settings_live_values_legend_and_links(seed_book, seed_run):
     links = [c.hyperlink.location for row in ws.iter_rows() for c in row if c.hyperlink]
     assert "'1.01 inputs'!A1" in links and "'1.12 update biases'!A1" in links and len(links) == 14
     formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
-    assert len(formulas) == 1 and formulas[0].startswith("='1.06 error'!$")  # the live loss
+    assert len(formulas) == 2 and formulas[0].startswith("='1.06 error'!$")  # the live loss
+    assert formulas[1].startswith("='1.12 update biases'!$")  # and after the update
     assert any(isinstance(v, float) and abs(v - seed_run.loss) < 1e-15 for v in text)  # from training
     for key in ("the cell being computed", "the cells its formula reads", "a number you may edit",
                 "a live formula", "a linked copy", "a value from training"):

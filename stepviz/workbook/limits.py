@@ -91,6 +91,12 @@ def estimate(config) -> Estimate:
                 if length > MAX_FORMULA:
                     raise WorkbookError(f"a formula of {what} would have {length:,} characters, Excel "
                                         f"allows {MAX_FORMULA:,}; use smaller layers")
+    from . import achieved
+
+    if achieved.enabled(book):  # the loss after the update and the gradient checks
+        more, more_formulas = achieved.cells(book)
+        cells += n_detail * more
+        formulas += n_detail * more_formulas
     shapes = plan.shapes
     values = sum(shapes[r][0] * shapes[r][1] for s in plan.steps for r in s.results)
     check_grid(1 + n_detail * values, 6, "the Trace sheet", "detail fewer epochs (workbook.detail)")

@@ -3,6 +3,7 @@ live, the legend of every style, the training's results and the table of content
 from __future__ import annotations
 
 from ..display import shown
+from . import achieved
 from .core import Cells, absolute
 from .styles import ROLES
 from .layout import text_width
@@ -68,6 +69,12 @@ def write_overview(book, ws) -> None:
                        st.words)
         elif key not in net.constants() and not isinstance(value, str):
             cells.put(r, VALUE, "number", value, st.left)
+    if achieved.enabled(book):  # the step of the gradient checks on the update sheets
+        r += 1
+        cells.text(r, LABEL, msg("check.h"))
+        cells.put(r, VALUE, "number", achieved.H, st.cell("input"))
+        cells.text(r, VALUE + 1, msg("check.h_hint"), st.words)
+        book.constants["h"] = (achieved.H, (r, VALUE))
 
     r += 2
     cells.text(r, 0, msg("overview.legend"), st.bold)
@@ -88,6 +95,13 @@ def write_overview(book, ws) -> None:
             value = float(run.value(e, loss_step.number, "loss")[0, 0])
             fmt = st.cell("link", shown([value], cfg.decimals + 2).num_format)
             cells.put(r, VALUE, "formula", "=" + absolute(book.sheet_name(e, loss_step), block.cell(0, 0)), fmt, value)
+            if not achieved.enabled(book):
+                continue
+            r += 1  # and the loss the update of that epoch gives, from its last sheet
+            cells.text(r, LABEL, msg("check.live_after", epoch=e))
+            after = achieved.after_value(book, e)
+            cells.put(r, VALUE, "formula", "=" + absolute(book.sheet_name(e, run.steps[-1]), achieved.after_cell(book)),
+                      st.cell("link", shown([after], cfg.decimals + 2).num_format), after)
         r += 2
         cells.text(r, 0, msg("overview.trained", epochs=cfg.epochs), st.bold)
         r += 1
@@ -115,7 +129,8 @@ def write_overview(book, ws) -> None:
             cells.link(r + 2, LABEL, sheet_name(book), "A1", sheet_name(book), st.link)
             cells.text(r + 2, VALUE + 1, first_update_text(book, "map.map_about", detail[0]))
 
-    width = max(text_width(msg(f"overview.{k}")) for k, _ in rows) + 2
+    width = max([text_width(msg(f"overview.{k}")) for k, _ in rows]
+                + [text_width(msg("check.h")), text_width(msg("check.live_after", epoch=detail[-1] if detail else 1))]) + 2
     ws.set_column(LABEL, LABEL, max(22, width))
     ws.set_column(VALUE, VALUE + 12, 14)
     cells.text(0, 12, " ")  # LibreOffice crops a one-page PDF to used cells

@@ -15,6 +15,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from ..display import shown
 from ..terms import I, J, Cell, Index, excel, is_array
 from ..tolerance import check_formula, tolerance_term
+from . import achieved
 from .core import Cells, absolute
 from .network import weight_bars
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
@@ -42,6 +43,8 @@ class StepSheet:
         self.shown = {b: shown(book.value(epoch, step, b, key=True), book.config.decimals) for b in self.lay.blocks}
         self.right = self.lay.right  # grows with the texts written
         self.lines = []  # results whose arithmetic line is written last, its helpers right of all text
+        self.height = self.lay.height  # grows with what achieved.write adds below the bands
+        self.wide_from = None  # the first of the wider columns achieved.write asks for
 
     # -- values ------------------------------------------------------------------------
     def where(self, block: Block, i: int, j: int) -> str:
@@ -59,6 +62,8 @@ class StepSheet:
             self.given()
         else:
             self.computed()
+            if achieved.enabled(self.book):  # loss after the update, gradient checks
+                achieved.write(self)
         self.captions()
         weight_bars(self)
         self.finish()
@@ -353,7 +358,11 @@ class StepSheet:
                        for v in (self.values[b].max(), self.values[b].min())], default=0)
         width = max(width, longest + 2)
         ws.set_column(0, 0, 2)
-        ws.set_column(LEFT, self.right + 1, width)
+        if self.wide_from is None:
+            ws.set_column(LEFT, self.right + 1, width)
+        else:  # the gradient checks' columns hold long numbers (achieved.py)
+            ws.set_column(LEFT, self.wide_from - 1, width)
+            ws.set_column(self.wide_from, self.right + 1, max(width, achieved.WIDTH))
         first = self.right + 2  # the lines' helper cells: hidden, right of every text
         helpers = 0
         for p in self.lines:
@@ -366,7 +375,7 @@ class StepSheet:
             ws.set_column(first, first + helpers - 1, None, None, {"hidden": True})
         ws.protect()
         # print (and PDF-render) the whole sheet, long text lines included
-        ws.print_area(0, 0, self.lay.height, self.right)
+        ws.print_area(0, 0, self.height, self.right)
         self.cells.text(0, self.right, " ")  # LibreOffice crops a one-page PDF to used cells
         ws.fit_to_pages(1, 1)
         ws.set_landscape()

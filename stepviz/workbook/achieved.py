@@ -1,0 +1,275 @@
+"""What a step achieved, live on the step sheets (issue 17):
+
+* the last step of each detailed epoch shows the loss before the update (step 6's) and the
+  loss the updated parameters give: the forward pass once more, as one formula
+  (``forward.loss_formula``), so editing lr changes a number the learner sees;
+* beside the backprop direction of each trained parameter's focus cell (``g = −∂L/∂w``:
+  ``update_w / lr`` for plain gradient descent, ``g_w`` for momentum and Adam), its central
+  finite-difference estimate ``−(L(w+h) − L(w−h))/(2h)`` from two more forward passes, each
+  with the parameter's focus cell moved by ±h, and their relative difference. ``h`` is a blue
+  cell on the Overview; the moved cell follows the sheet's focus.
+
+Exercise workbooks have neither (the estimate would give the answers away), nor do networks
+whose forward pass does not fit in one formula (``enabled``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+
+from ..ops import Activate
+from ..text import Messages, languages
+from .core import absolute
+from .limits import MAX_FORMULA
+from .forward import ARRAY_SAFE, forward, inputs, loss_formula, loss_value, moved, needs_safe
+from .layout import LEFT, columns_for
+
+H = 5e-5  # central differences: small enough for the truncation error (h²), large enough for
+# the rounding error (ε·L/h): every preset's relative difference stays below 1e-6 (tested)
+RELATIVE_FORMAT = "0.0E+0;-0.0E+0;0"
+WIDTH = 14  # characters: the columns of the gradient checks show losses to 10 digits
+
+
+def direction(net, p: str) -> str:
+    """The result that holds the backprop direction of parameter ``p`` (times lr for gd)."""
+    return f"update_{p}" if net.optimizer == "gd" else f"g_{p}"
+
+
+def significant(values, digits: int) -> str:
+    """A number format showing ``digits`` significant digits of the smallest non-zero value."""
+    v = np.abs(np.asarray(values, dtype=float))
+    v = v[(v > 0) & np.isfinite(v)]
+    if not v.size:
+        return "0"
+    decimals = digits - 1 - math.floor(math.log10(v.min()))
+    if decimals > 10:
+        return "0." + "0" * (digits - 1) + "E+0"
+    zeros = "0." + "0" * decimals if decimals > 0 else "0"
+    return f"{zeros};-{zeros};0"
+
+
+def _columns(key: str, width: float, **values) -> int:
+    """The columns a (bold) message needs in the language that needs the most: every
+    language lays the sheet out alike, so cells are where they are in any language."""
+    return max(columns_for(Messages(lang)(key, **values), width) for lang in languages())
+
+
+def _places(book, step, keys: list[str], col: int) -> list[int]:
+    """The columns of messages written side by side from ``col``, each as wide as it needs."""
+    out = []
+    for key in keys:
+        out.append(col)
+        col += _columns(key, book.width[step.number])
+    return out
+
+
+def after_cell(book) -> tuple[int, int]:
+    """Where the last step sheet of an epoch holds the loss after the update (0-based)."""
+    step = book.run.steps[-1]
+    keys = [f"check.{k}" for k in ("before", "after", "change")]
+    return book.layouts[step.number].height + 2, _places(book, step, keys, LEFT)[1]
+
+
+def _range(book, epoch: int, step, name: str) -> str:
+    block = book.result_block(step, name)
+    return quote_sheetname(book.sheet_name(epoch, step)) + "!" + block.range
+
+
+def _safe(book, epoch, worst: bool = False) -> frozenset:
+    """The activations that need their overflow-safe spelling in this epoch; ``worst``: all
+    that have one (the longest formulas, for the limits)."""
+    out = set()
+    for c in forward(book.run.steps):
+        if isinstance(c.op, Activate) and c.op.fn.name in ARRAY_SAFE and (worst or needs_safe(
+                c, book.run.value(epoch, _made(book, c.operands[0]).number, c.operands[0]))):
+            out.add(c.result)
+    return frozenset(out)
+
+
+def _made(book, name):
+    """The step that makes ``name`` in the forward pass (the first that lists it)."""
+    return book.first[name]
+
+
+def _index(n: int, name: str) -> str:
+    return "1" if n == 1 else f"MIN({name},{n})"
+
+
+def check_formulas(book, epoch: int, p: str, h: str, worst: bool = False) -> tuple[str, str]:
+    """The formulas of L(p + h) and L(p − h), p moved at the focus of the sheet that updates it."""
+    run, net = book.run, book.config.network
+    start = book.result_block(book.first[p], p)
+    rows, cols = start.shape
+
+    def ref(sign):
+        def at(name):
+            rng = _range(book, epoch, book.first[name], name)
+            if name != p:
+                return rng
+            return moved(rng, start.shape, _index(rows, "focus_row"), _index(cols, "focus_col"), start.cell(0, 0),
+                         h, sign)
+        return at
+
+    safe = _safe(book, epoch, worst)
+    return tuple(loss_formula(run.steps, run.shapes, ref(s), safe) for s in "+-")
+
+
+def after_formula(book, epoch: int, worst: bool = False) -> str:
+    """The formula of the loss the parameters after this epoch's update give."""
+    run = book.run
+    trained = set(book.config.network.trained())
+
+    def ref(name):
+        step = book.last[name] if name in trained else book.first[name]
+        return _range(book, epoch, step, name)
+
+    return loss_formula(run.steps, run.shapes, ref, _safe(book, epoch, worst))
+
+
+def _before(book, epoch: int) -> dict[str, np.ndarray]:
+    """X, y and the parameters as this epoch's forward pass reads them."""
+    return {n: book.run.value(epoch, book.first[n].number, n) for n in inputs(book.run.steps)}
+
+
+def after_value(book, epoch: int) -> float:
+    trained = set(book.config.network.trained())
+    values = {n: (book.run.value(epoch, book.last[n].number, n) if n in trained else v)
+              for n, v in _before(book, epoch).items()}
+    return loss_value(book.run.steps, values)
+
+
+def longest(book) -> list[tuple[int, str]]:
+    """(length, what) of the longest formulas written here (no values needed)."""
+    epoch = book.run.detail[-1] if book.run.detail else 1
+    h = absolute(book.overview, (1_048_575, 16_383))  # the longest reference there is
+    out = [(len(after_formula(book, epoch, True)), "the loss after the update")]
+    for p in book.config.network.trained():
+        out.append((max(map(len, check_formulas(book, epoch, p, h, True))), f"the gradient check of {p}"))
+    return out
+
+
+def enabled(book) -> bool:
+    """Whether the workbook shows what the steps achieved: not in an exercise (the estimate
+    would give answers away), and only where each forward pass fits in one formula (a ReLU
+    network reads each layer's input twice, so its formula doubles per hidden layer)."""
+    if not hasattr(book, "_achieved"):
+        book._achieved = not book.exercise and all(n <= MAX_FORMULA for n, _ in longest(book))
+    return book._achieved
+
+
+def cells(book) -> tuple[int, int]:
+    """(cells, formulas) written here per detailed epoch, for the estimate."""
+    n = len(book.config.network.trained())
+    return 7 + 11 * n, 3 + 5 * n
+
+
+# -- writing ---------------------------------------------------------------------------------
+def write(sheet) -> None:
+    """The gradient checks of the parameters this sheet updates, and on an epoch's last sheet
+    the loss before and after the update."""
+    book, step = sheet.book, sheet.step
+    for p in book.config.network.trained():
+        if book.last[p] is step:
+            _check(sheet, p)
+    if step is book.run.steps[-1]:
+        _after(sheet)
+
+
+def _right(book, step) -> int:
+    """The column after the step's results, in the language whose captions are the longest
+    (``layout.Layout`` measures a result's extent so): the checks sit there in any language."""
+    lay, width = book.layouts[step.number], book.width[step.number]
+    right = lay.right
+    for p in lay.placed:
+        b = p.result
+        for lang in languages():
+            caption = Messages(lang)("captions.updated" if b.name in p.compute.operands else "captions.plain",
+                                     name=b.name, rows=b.shape[0], cols=b.shape[1])
+            right = max(right, b.left + max(b.shape[1], columns_for(caption, width) + book.link_count(b.name)))
+    return right
+
+
+def _labels(book, p: str, msg=None) -> list[str]:
+    msg, gd = msg or book.msg, book.config.network.optimizer == "gd"
+    return [msg("check.backprop_gd" if gd else "check.backprop", name=p, update=direction(book.config.network, p)),
+            msg("check.plus", name=p), msg("check.minus", name=p), msg("check.estimate"), msg("check.relative")]
+
+
+def _check(sheet, p: str) -> None:
+    book, st, msg, epoch, net = sheet.book, sheet.styles, sheet.msg, sheet.epoch, sheet.book.config.network
+    name = direction(net, p)
+    placed = next(x for x in sheet.lay.placed if x.result.name == name)
+    block = placed.result
+    rows, cols = block.shape
+    i, j = book.focus(block)
+    h_cell = absolute(book.overview, book.constants["h"][1])
+    h = book.constants["h"][0]
+    labels = _labels(book, p)
+    col0 = _right(book, sheet.step) + 1
+    span = max(columns_for(label, WIDTH) for lang in languages() for q in net.trained()
+               for label in _labels(book, q, Messages(lang)))
+    places = [col0 + k * span for k in range(len(labels))]  # the same grid in every check
+    sheet.wide_from = col0
+    words = msg("check.words", name=p)
+    sheet.cells.text(placed.words_row, col0, words, st.words)
+    for c, label in zip(places, labels):
+        sheet.cells.text(block.top, c, label, st.caption)
+    sheet.right = max(sheet.right, col0 + columns_for(words, WIDTH), places[-1] + span)
+    # the backprop direction at the focus, as the sheet computed it
+    at = xl_rowcol_to_cell(*block.cell(0, 0), True, True) if block.size == 1 else \
+        f"INDEX({block.range},{_index(rows, 'focus_row')},{_index(cols, 'focus_col')})"
+    value = float(sheet.values[block][i, j])
+    if net.optimizer == "gd":
+        lr = book.config.lr
+        at, value = f"{at}/{absolute(book.overview, book.constants['lr'][1])}", value / lr
+    # the loss with p's focus cell moved by +h and by −h
+    values = _before(book, epoch)
+    losses = []
+    for sign in (1, -1):
+        w = values[p].copy()
+        w[i, j] = w[i, j] + sign * h
+        losses.append(loss_value(book.run.steps, {**values, p: w}))
+    estimate = -(losses[0] - losses[1]) / (2 * h)
+    top = max(abs(value), abs(estimate))
+    relative = 0.0 if top == 0 else abs(value - estimate) / top
+    plus, minus = check_formulas(book, epoch, p, h_cell)
+    r = block.row
+    cell = [xl_rowcol_to_cell(r, c) for c in places]
+    fmt = st.cell("value", significant([value, estimate], 6))
+    loss_fmt = st.cell("value", significant(losses, 10))
+    sheet.cells.put(r, places[0], "formula", "=" + at, fmt, value)
+    sheet.cells.put(r, places[1], "dynamic_array_formula", plus, loss_fmt, losses[0])
+    sheet.cells.put(r, places[2], "dynamic_array_formula", minus, loss_fmt, losses[1])
+    sheet.cells.put(r, places[3], "formula", f"=-({cell[1]}-{cell[2]})/(2*{h_cell})", fmt, estimate)
+    d, e = cell[0], cell[3]
+    sheet.cells.put(r, places[4], "formula", f"=IF(MAX(ABS({d}),ABS({e}))=0,0,ABS({d}-{e})/MAX(ABS({d}),ABS({e})))",
+                    st.cell("value", RELATIVE_FORMAT), relative)
+
+
+def _after(sheet) -> None:
+    book, st, msg, epoch = sheet.book, sheet.styles, sheet.msg, sheet.epoch
+    net = book.config.network
+    numbers = sorted({book.first[c.result].number for c in forward(book.run.steps)})
+    r = sheet.lay.height
+    sheet.put_text(r, LEFT, msg("check.after_words", first=numbers[0], last=numbers[-1],
+                                names=", ".join(net.trained())), st.words)
+    keys = [f"check.{k}" for k in ("before", "after", "change")]
+    labels = [msg(k) for k in keys]
+    places = _places(book, sheet.step, keys, LEFT)
+    assert (r + 2, places[1]) == after_cell(book)
+    for c, label in zip(places, labels):
+        sheet.put_text(r + 1, c, label, st.caption)
+    loss_step = next(s for s in book.run.steps if "loss" in s.results)
+    before = float(book.run.value(epoch, loss_step.number, "loss")[0, 0])
+    after = after_value(book, epoch)
+    fmt = significant([before, after], 5)
+    cell = [xl_rowcol_to_cell(r + 2, c) for c in places]
+    sheet.cells.put(r + 2, places[0], "formula",
+                    "=" + absolute(book.sheet_name(epoch, loss_step), book.result_block(loss_step, "loss").cell(0, 0)),
+                    st.cell("link", fmt), before)
+    sheet.cells.put(r + 2, places[1], "dynamic_array_formula", after_formula(book, epoch), st.cell("value", fmt), after)
+    sheet.cells.put(r + 2, places[2], "formula", f"={cell[1]}-{cell[0]}",
+                    st.cell("value", significant([after - before], 2)), after - before)
+    sheet.height = max(sheet.height, r + 3)
