@@ -153,9 +153,13 @@ def longest(book) -> list[tuple[int, str]]:
 def enabled(book) -> bool:
     """Whether the workbook shows what the steps achieved: not in an exercise (the estimate
     would give answers away), and only where each forward pass fits in one formula (a ReLU
-    network reads each layer's input twice, so its formula doubles per hidden layer)."""
+    network reads each layer's input twice, so its formula doubles per hidden layer). Not yet
+    for classifiers and mini-batches: a softmax row's maximum and a cross-entropy's LN have no
+    whole-matrix spelling here, and a batch's loss is not the epoch's."""
     if not hasattr(book, "_achieved"):
-        book._achieved = not book.exercise and all(n <= MAX_FORMULA for n, _ in longest(book))
+        cfg = book.config
+        book._achieved = (not book.exercise and cfg.network.loss in ("error", "sse") and cfg.batches == 1
+                          and cfg.network.output != "softmax" and all(n <= MAX_FORMULA for n, _ in longest(book)))
     return book._achieved
 
 
