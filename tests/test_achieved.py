@@ -46,13 +46,23 @@ def reference_loss(net, values: dict) -> float:
     return float(np.sum(E ** 2) * (0.5 if net.loss == "error" else 1.0))
 
 
+def estimate_cells(path) -> set[tuple[str, str]]:
+    """(sheet, cell) of every finite-difference estimate: (L(w+h) − L(w−h))/(2h) multiplies the
+    losses' last-digit differences between engines by about loss/(h·|estimate|) (10⁶ here)."""
+    wb = openpyxl.load_workbook(path)
+    unwrap = lambda f: f[len("=IFERROR("):-len(',"")')] if f.startswith("=IFERROR(") else f[1:]  # noqa: E731
+    return {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row
+            if ESTIMATE.match("=" + unwrap(str(c.value or "=")))}
+
+
 def relative_cells(path) -> set[tuple[str, str]]:
     """(sheet, cell) of every relative difference of a gradient check: the difference of two
     numbers equal up to rounding, so its digits past the first few are rounding noise that
     differs between numpy and a spreadsheet."""
     wb = openpyxl.load_workbook(path)
+    unwrap = lambda f: f[len("=IFERROR("):] if f.startswith("=IFERROR(") else f[1:]  # noqa: E731
     return {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row
-            if RELATIVE.match(str(c.value or ""))}
+            if RELATIVE.match("=" + unwrap(str(c.value or "=")))}
 
 
 class Book:
@@ -64,8 +74,12 @@ class Book:
         self.sheets = {s.title: s for s in step_sheets(values_from or original)}
 
     def formula(self, sheet, cell):
+        """A cell's formula, without the IFERROR(…,"") that keeps a garbage focus quiet."""
         v = self.formulas[sheet][cell].value
-        return "=" + v.text.lstrip("=") if type(v).__name__ == "ArrayFormula" else v
+        f = "=" + v.text.lstrip("=") if type(v).__name__ == "ArrayFormula" else v
+        if isinstance(f, str) and f.startswith("=IFERROR(") and f.endswith(',"")'):
+            f = "=" + f[len("=IFERROR("):-len(',"")')]
+        return f
 
     def value(self, sheet, cell):
         return self.values[sheet][cell.replace("$", "")].value
@@ -97,7 +111,7 @@ class Book:
             ws = self.formulas[sheet]
             for row in ws.iter_rows():
                 for c in row:
-                    m = RELATIVE.match(str(c.value or ""))
+                    m = RELATIVE.match(str(self.formula(sheet, c.coordinate) or ""))
                     if not m:
                         continue
                     backprop, estimate = m.groups()

@@ -19,6 +19,7 @@ import stepviz
 from conftest import PRESETS
 from excel_grammar import scan, strip_strings
 from test_libreoffice import formula_values
+from test_achieved import estimate_cells, relative_cells
 
 EXTRA = {  # beyond the presets and conftest's cases (deep, relu, MMULT: "wide-ranges")
     "momentum": ("seed-mlp", dict(epochs=20, detail=[1, 2, "last"], optimizer="momentum")),
@@ -63,9 +64,14 @@ def test_ironcalc_recomputes_every_kind_of_workbook_to_the_stored_values(books, 
         assert all(model.get_cell_value(*where[key]) == 0 for key in stored), kind
         model.evaluate()
         texts = numbers = 0
+        noisy, amplified = relative_cells(original), estimate_cells(original)
         for key, want in stored.items():
             got = model.get_cell_value(*where[key])
-            if want is None or isinstance(want, str):  # a text (an empty verdict reads None)
+            if key in noisy:  # a gradient check's |g − est| / |g|: rounding noise (test_achieved)
+                assert isinstance(got, float) and abs(got - want) < 1e-6, (kind, key, got, want)
+            elif key in amplified:  # its estimate: the losses' last digits times about 10⁶
+                assert isinstance(got, float) and got == pytest.approx(want, rel=1e-6), (kind, key, got, want)
+            elif want is None or isinstance(want, str):  # a text (an empty verdict reads None)
                 assert got == (want or ""), (kind, key, got, want)
                 texts += 1
             else:
@@ -193,10 +199,22 @@ def saturated(tmp_path_factory):
     return stepviz.write_workbook(run, tmp_path_factory.mktemp("saturated") / "saturated.xlsx")
 
 
-def _numbers_off(stored, got, rel=1e-9):
-    """{key: |difference|} of the numbers not within ``rel`` relative."""
+def _numbers_off(stored, got, rel=1e-9, skip=frozenset()):
+    """{key: |difference|} of the numbers not within ``rel`` relative (``skip``: keys left out)."""
     return {key: abs(got[key] - want) for key, want in stored.items()
-            if isinstance(want, float) and not abs(got[key] - want) <= rel * abs(want)}
+            if isinstance(want, float) and key not in skip and not abs(got[key] - want) <= rel * abs(want)}
+
+
+def _aside(path) -> set[tuple[str, str]]:
+    """What these tests leave aside in a saturated network: the gradient checks' relative
+    differences (two losses equal to 1e-16: the quotient is noise) and the hidden helper cells
+    of the arithmetic lines (each operand rounded for the line: the lines are compared as texts)."""
+    wb = openpyxl.load_workbook(path)
+    hidden = set()
+    for ws in wb.worksheets:
+        cols = {c for d in ws.column_dimensions.values() if d.hidden for c in range(d.min, d.max + 1)}
+        hidden |= {(ws.title, c.coordinate) for row in ws.iter_rows() for c in row if c.column in cols}
+    return hidden | relative_cells(path)
 
 
 def test_a_saturated_network_in_libreoffice_agrees_in_absolute_terms_only(saturated, tmp_path):
@@ -207,12 +225,13 @@ def test_a_saturated_network_in_libreoffice_agrees_in_absolute_terms_only(satura
 
     (out,) = recalculate([saturated], tmp_path)
     stored, fresh = formula_values(saturated), formula_values(out)
-    off = _numbers_off(stored, fresh)
+    off = _numbers_off(stored, fresh, skip=_aside(saturated))
     assert off, "LibreOffice kept the tiny differences: the README's caveat is out of date"
     assert max(off.values()) < 1e-13, max(off.values())
     assert any(fresh[key] == 0 and stored[key] != 0 for key in off)
+    aside = _aside(saturated)
     assert all(abs(fresh[key] - want) <= max(1e-9, 1e-9 * abs(want))  # what test_libreoffice asserts
-               for key, want in stored.items() if isinstance(want, float))
+               for key, want in stored.items() if isinstance(want, float) and key not in aside)
 
 
 def test_a_saturated_network_in_ironcalc_agrees_to_1e_9_relative(saturated, tmp_path):
@@ -224,9 +243,9 @@ def test_a_saturated_network_in_ironcalc_agrees_to_1e_9_relative(saturated, tmp_
     model.evaluate()
     sheets = {p["name"]: i for i, p in enumerate(model.get_worksheets_properties())}
     got = {key: model.get_cell_value(sheets[key[0]], *coordinate_to_tuple(key[1])) for key in stored}
-    assert _numbers_off(stored, got) == {}
+    assert _numbers_off(stored, got, skip=_aside(saturated)) == {}
     texts = [key for key, want in stored.items() if isinstance(want, str) and got[key] != want]
-    assert texts and all("E-" in stored[key] for key in texts)
+    assert texts and all("·10⁻" in stored[key] for key in texts)
 
 
 def test_number_constants_are_spelled_as_excel_writes_them():
@@ -239,7 +258,7 @@ def test_number_constants_are_spelled_as_excel_writes_them():
 
 
 def test_without_the_array_form_excel_365_would_show_an_at(books, tmp_path):
-    """The same lines written as ordinary formulas (t="array" and cm="1" removed): IronCalc,
+    """The same lines and their helpers written as ordinary formulas (t="array" and cm="1" removed): IronCalc,
     as Excel 365, shows ``@INDEX``. The array form is what keeps them as written."""
     plain = tmp_path / "plain.xlsx"
     with zipfile.ZipFile(books["seed-mlp"]) as zin, zipfile.ZipFile(plain, "w", zipfile.ZIP_DEFLATED) as zout:
@@ -251,4 +270,4 @@ def test_without_the_array_form_excel_365_would_show_an_at(books, tmp_path):
             zout.writestr(item, data)
     model = ironcalc.load_from_xlsx(str(plain), "en", "UTC")
     shown = [model.get_cell_formula(*cell) or "" for cell in model.get_all_cells()]
-    assert any("&@INDEX(" in strip_strings(f) for f in shown)
+    assert any("@INDEX(" in strip_strings(f) for f in shown)

@@ -70,7 +70,7 @@ def lines_of(shown: dict, lang="en"):
     before, after = NOTES[lang]
     note = re.compile(re.escape(before) + r"(.+)" + re.escape(after) + "$")
     for sheet, cells in shown.items():
-        if not re.match(r"^\d+\.\d\d ", sheet):
+        if not re.match(r"^\d+(?:\.\d+)?\.\d\d ", sheet):  # 1.03 …, with batches 1.1.03 …
             continue
         for (r, c), seen in cells.items():
             m = LINE.match(seen.text)

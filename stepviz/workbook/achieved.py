@@ -150,6 +150,10 @@ def longest(book) -> list[tuple[int, str]]:
     return out
 
 
+MAX_LAYERS = 10  # deeper networks get no checks: each parameter's check is a forward pass through
+# every layer, so their cost grows with the square of the depth
+
+
 def enabled(book) -> bool:
     """Whether the workbook shows what the steps achieved: not in an exercise (the estimate
     would give answers away), and only where each forward pass fits in one formula (a ReLU
@@ -159,6 +163,7 @@ def enabled(book) -> bool:
     if not hasattr(book, "_achieved"):
         cfg = book.config
         book._achieved = (not book.exercise and cfg.network.loss in ("error", "sse") and cfg.batches == 1
+                          and len(cfg.network.hidden) <= MAX_LAYERS
                           and cfg.network.output != "softmax" and all(n <= MAX_FORMULA for n, _ in longest(book)))
     return book._achieved
 
@@ -243,12 +248,16 @@ def _check(sheet, p: str) -> None:
     cell = [xl_rowcol_to_cell(r, c) for c in places]
     fmt = st.cell("value", significant([value, estimate], 6))
     loss_fmt = st.cell("value", significant(losses, 10))
-    sheet.cells.put(r, places[0], "formula", "=" + at, fmt, value)
-    sheet.cells.put(r, places[1], "dynamic_array_formula", plus, loss_fmt, losses[0])
-    sheet.cells.put(r, places[2], "dynamic_array_formula", minus, loss_fmt, losses[1])
-    sheet.cells.put(r, places[3], "formula", f"=-({cell[1]}-{cell[2]})/(2*{h_cell})", fmt, estimate)
+    # a focus cell holding text or an error (pasted past the validation) shows nothing here
+    quiet = lambda f: f'=IFERROR({f.removeprefix("=")},"")'  # noqa: E731
+    # INDEX and the moved ranges: one-cell dynamic arrays, so that Excel 365 shows no @
+    sheet.cells.put(r, places[0], "dynamic_array_formula", quiet(at), fmt, value)
+    sheet.cells.put(r, places[1], "dynamic_array_formula", quiet(plus), loss_fmt, losses[0])
+    sheet.cells.put(r, places[2], "dynamic_array_formula", quiet(minus), loss_fmt, losses[1])
+    sheet.cells.put(r, places[3], "formula", quiet(f"-({cell[1]}-{cell[2]})/(2*{h_cell})"), fmt, estimate)
     d, e = cell[0], cell[3]
-    sheet.cells.put(r, places[4], "formula", f"=IF(MAX(ABS({d}),ABS({e}))=0,0,ABS({d}-{e})/MAX(ABS({d}),ABS({e})))",
+    sheet.cells.put(r, places[4], "formula",
+                    quiet(f"IF(MAX(ABS({d}),ABS({e}))=0,0,ABS({d}-{e})/MAX(ABS({d}),ABS({e})))"),
                     st.cell("value", RELATIVE_FORMAT), relative)
 
 

@@ -365,11 +365,16 @@ class StepSheet:
             ws.set_column(self.wide_from, self.right + 1, max(width, achieved.WIDTH))
         first = self.right + 2  # the lines' helper cells: hidden, right of every text
         helpers = 0
+        # a helper reading the focus (INDEX) is a one-cell dynamic array: Excel 365 would show an
+        # ordinary formula from a file with an implicit-intersection @ before INDEX. Those cache
+        # numbers; a text is cached in an ordinary formula, which XlsxWriter marks as text (an
+        # array formula's "1" would be stored as the number 1)
+        kind = lambda value: "formula" if isinstance(value, str) else "dynamic_array_formula"  # noqa: E731
         for p in self.lines:
             line = self.arithmetic(p, first)
-            self.cells.put(p.line_row, p.result.col, "dynamic_array_formula", line.formula, self.styles.words, line.cached)
+            self.cells.put(p.line_row, p.result.col, kind(line.cached), line.formula, self.styles.words, line.cached)
             for col, formula, value in line.helpers:
-                self.cells.put(p.line_row, col, "dynamic_array_formula", formula, None, value)
+                self.cells.put(p.line_row, col, kind(value), formula, None, value)
             helpers = max(helpers, len(line.helpers))
         if helpers:
             ws.set_column(first, first + helpers - 1, None, None, {"hidden": True})
