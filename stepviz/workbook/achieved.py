@@ -125,7 +125,17 @@ def after_formula(book, epoch: int, worst: bool = False) -> str:
         step = book.last[name] if name in trained else book.first[name]
         return _range(book, epoch, step, name)
 
-    return loss_formula(run.steps, run.shapes, ref, _safe(book, epoch, worst))
+    return loss_formula(run.steps, run.shapes, ref, _safe(book, epoch, worst or _large_after(book, epoch)))
+
+
+def _large_after(book, epoch: int) -> bool:
+    """Whether the updated parameters may overflow EXP in the pass after the update (a reckless
+    lr): |z| ≤ (inputs + 1)·max|a|·max|w| with every activation read at most max(1, |X|)."""
+    net, cfg = book.config.network, book.config
+    largest = max((float(np.abs(book.run.value(epoch, book.last[n].number, n)).max()) for n in net.trained()),
+                  default=0.0)
+    width = max((net.inputs, *net.hidden)) + 1
+    return largest * max(1.0, float(np.abs(cfg.X).max())) * width > 700
 
 
 def _before(book, epoch: int) -> dict[str, np.ndarray]:
