@@ -10,7 +10,6 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from .data import is_number, load_data, matrix, read_text
 from .errors import ConfigError, StepvizError  # noqa: F401  (re-exported)
 from .steps import Network
+from .text import templates  # noqa: F401  (re-exported: presets and catalogs share it)
 
 
 # key -> default; "..." marks keys without a default
@@ -93,15 +93,6 @@ class Config:
     def constants(self) -> dict[str, float]:
         """The values the steps read besides matrices: lr and the optimizer's hyperparameters."""
         return {name: getattr(self, name) for name in self.network.constants()}
-
-
-def templates():
-    """The templates folder: package data when installed (the wheel maps the repository's
-    ``templates/`` to ``stepviz.templates``), the repository folder in a source checkout."""
-    try:
-        return resources.files("stepviz.templates")
-    except ModuleNotFoundError:  # imported from a checkout, not through the installed finder
-        return Path(__file__).resolve().parent.parent / "templates"
 
 
 def presets() -> dict[str, str]:
@@ -253,7 +244,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
         raise ConfigError(f"network.hidden: expected a list of layer sizes like [3] or [8, 4], got {_brief(hidden)}")
     if any(h < 1 for h in hidden):
         raise ConfigError(f"network.hidden: layer sizes must be at least 1, got {_brief(hidden)}")
-    from .workbook.limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS  # before any work that grows with them
+    from .limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS  # before any work that grows with them
     if len(hidden) > MAX_HIDDEN_LAYERS:
         raise ConfigError(f"network.hidden: {len(hidden):,} hidden layers, stepviz draws at most {MAX_HIDDEN_LAYERS} "
                           "(each adds 4 sheets per detailed epoch); use fewer layers")

@@ -21,11 +21,18 @@ from .steps import Step
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .notebook import StepView
-
 
 class TrainingError(StepvizError):
     """Training produced a value that is not a finite number."""
+
+
+def _drawing(module: str, name: str):
+    """A picture-drawing function of a module above the engine (stepviz.notebook, stepviz.maps),
+    found by name when a picture is asked for, as pandas finds its plotting backend: the engine
+    imports no sheet or picture module, and those modules may import the engine."""
+    from importlib import import_module
+
+    return getattr(import_module(f"{__package__}.{module}"), name)
 
 
 @dataclass
@@ -79,21 +86,18 @@ class Run:
             raise KeyError(f"epoch {epoch} is not detailed; detailed epochs: {self.detail}") from None
         return self.values[(step, name)][slot]
 
-    def show_step(self, step: int, epoch: int | None = None, focus=None) -> "StepView":
+    def show_step(self, step: int, epoch: int | None = None, focus=None):
         """Step ``step`` (1, 2, ...) of a detailed epoch (default: the first) as its sheet shows
-        it, for Jupyter: operands and results under their captions, the focus cell (row, col,
-        from 1; default ``config.focus``) yellow, its sources orange, and its arithmetic."""
-        from .notebook import StepView
-
-        return StepView(self, step, epoch, focus)
+        it, for Jupyter (a ``stepviz.notebook.StepView``): operands and results under their
+        captions, the focus cell (row, col, from 1; default ``config.focus``) yellow, its
+        sources orange, and its arithmetic."""
+        return _drawing("notebook", "StepView")(self, step, epoch, focus)
 
     def show_map(self, epoch: int | None = None, hidden: bool = True):
         """The Map sheet's picture of the network after ``epoch``'s update (default: after
         training) as a matplotlib figure: the output over the plane of the two map inputs and,
         with ``hidden``, each hidden unit's activation; the same numbers as the sheet's grids."""
-        from .maps import figure
-
-        return figure(self, epoch, hidden)
+        return _drawing("maps", "figure")(self, epoch, hidden)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Outputs of the trained network (parameters after the last update) for new inputs."""

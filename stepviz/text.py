@@ -11,15 +11,24 @@ from __future__ import annotations
 import string
 import tomllib
 from functools import cache
+from importlib import resources
+from pathlib import Path
 
 from .errors import ConfigError
 
 DEFAULT = "en"
 
 
-def catalog_files():
-    from .config import templates
+def templates():
+    """The templates folder: package data when installed (the wheel maps the repository's
+    ``templates/`` to ``stepviz.templates``), the repository folder in a source checkout."""
+    try:
+        return resources.files("stepviz.templates")
+    except ModuleNotFoundError:  # imported from a checkout, not through the installed finder
+        return Path(__file__).resolve().parent.parent / "templates"
 
+
+def catalog_files():
     return templates().joinpath("lang")
 
 

@@ -22,7 +22,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from ..ops import Activate
 from ..text import Messages, languages
 from .core import absolute
-from .limits import MAX_FORMULA
+from ..limits import MAX_FORMULA
 from .forward import ARRAY_SAFE, forward, inputs, loss_formula, loss_value, moved, needs_safe
 from .layout import LEFT, columns_for
 

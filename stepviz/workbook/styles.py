@@ -4,7 +4,7 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 
-from ..config import templates
+from ..text import templates
 
 # every role a cell can have, in the order of the Overview's legend (answer: exercises only)
 ROLES = ("focus", "source", "focus_source", "input", "value", "link", "trained", "answer")
