@@ -163,12 +163,13 @@ def shell_bin(folder: Path) -> Path:
 
 
 def run_shell(commands: list[Command], cwd: Path, bin_dir: Path) -> list[tuple[str, int]]:
-    """Run the commands in one bash, in order, and split what each printed and its exit status."""
+    """Run the commands in one bash, in order, each in a subshell (an ``exit`` ends only its command),
+    and split what each printed and its exit status."""
     marker = "@@doccheck-{}@@"
     parts = ["__rc=0"]
     for k, command in enumerate(commands):
         parts.append(f"printf '\\n{marker.format(k)}\\n'")
-        parts.append(f"(exit $__rc); {{\n{command.text}\n}} 2>&1; __rc=$?; printf '\\n{marker.format('rc')}%d\\n' $__rc")
+        parts.append(f"(exit $__rc); (\n{command.text}\n) 2>&1; __rc=$?; printf '\\n{marker.format('rc')}%d\\n' $__rc")
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", PYTHONUNBUFFERED="1",
                 COLUMNS="80", NO_COLOR="1")
     env.pop("STEPVIZ_REQUIRE_LIBREOFFICE", None)
