@@ -210,11 +210,11 @@ def test_import_stepviz_and_training_import_neither_pandas_nor_jinja2():
 def test_the_readme_notebook_example_is_real():
     import doctest
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## In a notebook", 1)[1].split("\n## ", 1)[0]
+    readme = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")  # the README's section moved there
+    section = readme.split("### In a notebook", 1)[1].split("\n## ", 1)[0]
     (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert "examples/explore.ipynb" in section
-    test = doctest.DocTestParser().get_doctest(block, {}, "README: In a notebook", "README.md", 0)
+    test = doctest.DocTestParser().get_doctest(block, {}, "reference: In a notebook", "docs/reference.md", 0)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.summarize(verbose=False) == (0, len(test.examples)) and test.examples
