@@ -42,7 +42,8 @@ MAX_PARTS = 10_000  # zip entries
 MAX_SHEETS = 1_000
 MAX_AREA = 4_000_000  # cells of the sheets' used ranges together (calamine fills them all)
 MAX_CELLS = 500_000  # non-empty cells handed to the grading process
-MAX_RESULT_BYTES = 256 * 2**20  # what the child may send back
+MAX_TEXT = 16 * 2**20  # characters of text in those cells (a stepviz workbook has about 10,000)
+MAX_RESULT_BYTES = 64 * 2**20  # what the child may send back
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ODS = b"application/vnd.oasis.opendocument.spreadsheet"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -101,9 +102,9 @@ def find_returns(paths) -> list[Path]:
         expect(is_path(p), "find_returns", "file or folder names (str or pathlib.Path)", p)
     found = {}
     for p in map(Path, paths):
-        if p.is_dir() and not p.is_symlink():
+        if p.is_dir():  # a folder named (even through a link) is searched; links inside it are not entered
             root = os.path.realpath(p)
-            for top, dirs, files in os.walk(p):  # followlinks=False: linked folders are not entered
+            for top, dirs, files in os.walk(p):  # followlinks=False
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in files:
                     if name.startswith((".", "~$")) or not name.lower().endswith(SUFFIXES):
@@ -336,7 +337,7 @@ def _values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
     names = wb.sheet_names
     if len(names) > MAX_SHEETS:
         raise Unreadable(f"{len(names):,} sheets, more than a returned workbook has ({MAX_SHEETS:,}); not read")
-    sheets, area, count = {}, 0, 0
+    sheets, area, count, text = {}, 0, 0, 0
     for name in names:
         sheet = wb.get_sheet_by_name(name)
         area += sheet.height * sheet.width
@@ -349,6 +350,10 @@ def _values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
             for j, v in enumerate(row):
                 if v is not None and v != "":
                     cells[(r0 + i, c0 + j)] = v
+                    if isinstance(v, str):
+                        text += len(v)
+        if text > MAX_TEXT:
+            raise Unreadable(f"more than {MAX_TEXT:,} characters of text in its cells; not read")
         count += len(cells)
         if count > MAX_CELLS:
             raise Unreadable(f"more than {MAX_CELLS:,} non-empty cells; not read")
@@ -358,9 +363,8 @@ def _values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
 
 # ---------------------------------------------------------------- xlsx/xlsm: formulas, errors, properties
 
-_XLSX_CELL = re.compile(rb'<(?:[\w.-]+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>')
-_XLSX_FORMULA = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
-_XLSX_ERROR = re.compile(rb'\st="e"')
+_XLSX_TAG = re.compile(rb"<(?:[\w.-]+:)?([cf])[\s>/]")  # a cell's or a formula's start tag
+_XLSX_CELL = re.compile(rb'[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>')
 _XLSX_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
 
 
@@ -371,17 +375,9 @@ def _column(letters: bytes) -> int:
     return n - 1
 
 
-def _cell_at(xml: bytes, pos: int):
-    """The <c> start tag that holds position ``pos`` (its match: column letters, row), or None."""
-    start = max(xml.rfind(b"<c ", 0, pos), xml.rfind(b":c ", 0, pos))
-    if start < 0:
-        return None
-    return _XLSX_CELL.match(xml, xml.rfind(b"<", 0, start + 1))
-
-
 def _xlsx_scan(path: Path, sheets: dict) -> tuple[int, set]:
     """Formula cells of every sheet (count and places), and each error value put in ``sheets``
-    (calamine reads them as empty)."""
+    (calamine reads them as empty): one pass over each sheet's XML."""
     from .reader import _sheet_parts
 
     formulas, cells = 0, set()
@@ -391,19 +387,19 @@ def _xlsx_scan(path: Path, sheets: dict) -> tuple[int, set]:
             if part not in names:
                 continue
             xml = _read_part(z, part, MAX_INFLATED)
-            for m in _XLSX_FORMULA.finditer(xml):
-                formulas += 1
-                cell = _cell_at(xml, m.start())
-                if cell:
-                    cells.add((name, int(cell.group(2)) - 1, _column(cell.group(1))))
-            for m in _XLSX_ERROR.finditer(xml):
-                cell = _cell_at(xml, m.end())
-                if cell is None or cell.end() < m.start() or xml[cell.end() - 2:cell.end()] == b"/>":
-                    continue
-                v = _XLSX_VALUE.search(xml, cell.end(), cell.end() + 4000)
-                if v:
-                    text = v.group(1).decode("utf-8", "replace").strip()
-                    sheets.setdefault(name, {})[(int(cell.group(2)) - 1, _column(cell.group(1)))] = Error(text)
+            where = None  # (row, col) of the cell being read
+            for m in _XLSX_TAG.finditer(xml):
+                if m.group(1) == b"c":
+                    cell = _XLSX_CELL.match(xml, m.end() - 1)
+                    where = (int(cell.group(2)) - 1, _column(cell.group(1))) if cell else None
+                    if cell and re.search(rb'\st="e"', cell.group(0)) and not cell.group(0).endswith(b"/>"):
+                        v = _XLSX_VALUE.search(xml, cell.end(), cell.end() + 4000)
+                        if v:
+                            sheets.setdefault(name, {})[where] = Error(v.group(1).decode("utf-8", "replace").strip())
+                else:
+                    formulas += 1
+                    if where is not None:
+                        cells.add((name, *where))
     return formulas, cells
 
 
