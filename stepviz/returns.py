@@ -17,6 +17,7 @@ values only (formulas unknown, error values read as empty, no properties).
 """
 from __future__ import annotations
 
+import atexit
 import datetime
 import io
 import math
@@ -26,6 +27,7 @@ import re
 import select
 import signal
 import stat
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -151,85 +153,172 @@ def read_return(path, *, timeout: float = 10.0, memory: int = 400 * 2**20) -> Re
     from . import reader  # noqa: F401  (imported here, so the child finds it loaded)
     import python_calamine  # noqa: F401
 
-    if not hasattr(os, "fork"):  # no fork (Windows): the bounds checked before parsing only
-        kind, result = _parse(path)
-    else:
-        kind, result = _in_child(path, timeout, memory)
-    sheets, properties, formulas, cells = result
+    if hasattr(os, "fork"):
+        what, value = _in_child(path, timeout, memory)
+    else:  # no fork (Windows): the bounds checked before parsing only
+        what, value = _outcome(path)
+    if what == "timeout":
+        raise Unreadable(f"took more than {timeout:g} s to read; not read")
+    if what == "too big":
+        raise Unreadable(f"holds more than {MAX_RESULT_BYTES // 2**20} MiB of values; not read")
+    if what in ("died", "memory"):  # an abort: calamine could not allocate the sheet
+        raise Unreadable(f"reading it needs more than {memory // 2**20} MiB of memory (a sheet's used range "
+                         "is too large, or the file is damaged); not read")
+    if what != "ok":
+        raise Unreadable(value)
+    kind, (sheets, properties, formulas, cells) = value
     return Return(path, kind, sheets, properties, formulas, frozenset(cells))
 
 
-def _in_child(path: Path, timeout: float, memory: int):
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: parse, send the result, leave without running any cleanup
-        code = 1
-        try:
-            os.close(r)
-            null = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):  # calamine's "memory allocation failed" is not for the terminal
-                os.dup2(null, fd)
-            import faulthandler
+class _Worker:
+    """A forked child that reads files one after another, limited to ``memory`` bytes beyond what
+    it inherited (RLIMIT_AS): forking once per file would cost more than reading (about 25 ms
+    against 10). When it dies (calamine aborts on an allocation it cannot make) or overruns a
+    file's time, the file is unreadable and the next one gets a new worker."""
 
-            faulthandler.disable()  # nor a traceback of the abort (pytest enables it on a copy of stderr)
-            _limit(memory, timeout)
+    RECYCLE = 500  # files, against slow growth of a long-lived heap
+
+    def __init__(self, memory: int):
+        self.memory, self.served, self.owner = memory, 0, os.getpid()
+        req_r, self.req = os.pipe()
+        self.res, res_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            code = 1
             try:
-                out = ("ok", _parse(path))
-            except Unreadable as e:
-                out = ("unreadable", str(e))
-            except MemoryError:
-                out = ("memory", "")
-            except RecursionError:
-                out = ("unreadable", "not a readable workbook (nested too deeply)")
-            except Exception as e:  # noqa: BLE001  (any parser's error: the file is unreadable)
-                out = ("unreadable", _reason(e))
-            data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(w, "wb") as f:
-                f.write(data)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    chunks, size, timed_out = [], 0, False
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([r], [], [], left)[0]:
-                timed_out = True
-                break
-            chunk = os.read(r, 2**20)
+                keep = sorted((req_r, res_w))  # nothing else of the parent's stays open (no pipe kept from EOF)
+                os.closerange(3, keep[0])
+                os.closerange(keep[0] + 1, keep[1])
+                os.closerange(keep[1] + 1, 1 << 16)
+                code = _serve(req_r, res_w, memory)
+            finally:
+                os._exit(code)
+        os.close(req_r)
+        os.close(res_w)
+
+    def read(self, path: str, timeout: float):
+        """("ok", result) | ("unreadable", reason) | ("memory", "") | ("died", "") | ("timeout", "")."""
+        self.served += 1
+        request = path.encode("utf-8", "surrogateescape")
+        try:
+            os.write(self.req, len(request).to_bytes(8, "little") + request)
+        except OSError:
+            return "died", ""
+        deadline = time.monotonic() + timeout
+        head = self._read(8, deadline)
+        if not isinstance(head, bytes):
+            return head, ""
+        size = int.from_bytes(head, "little")
+        if size > MAX_RESULT_BYTES:
+            return "too big", ""
+        body = self._read(size, deadline)
+        if not isinstance(body, bytes):
+            return body, ""
+        try:
+            return _Results(io.BytesIO(body)).load()
+        except Exception:  # noqa: BLE001
+            return "unreadable", "not a readable workbook (its reader failed)"
+
+    def _read(self, n: int, deadline: float):
+        chunks, left = [], n
+        while left:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([self.res], [], [], wait)[0]:
+                return "timeout"
+            chunk = os.read(self.res, min(left, 2**20))
             if not chunk:
-                break
-            size += len(chunk)
-            if size > MAX_RESULT_BYTES:
-                break
+                return "died"
             chunks.append(chunk)
-    finally:
-        os.close(r)
-        if timed_out or size > MAX_RESULT_BYTES:
-            _kill(pid)
-        _, status, _ = os.wait4(pid, 0)
-    if timed_out:
-        raise Unreadable(f"took more than {timeout:g} s to read; not read")
-    if size > MAX_RESULT_BYTES:
-        raise Unreadable(f"holds more than {MAX_RESULT_BYTES // 2**20} MiB of values; not read")
-    if os.WIFSIGNALED(status) or not chunks:  # an abort: calamine could not allocate the sheet
-        raise Unreadable(f"reading it needs more than {memory // 2**20} MiB of memory (a sheet's used range "
-                         "is too large, or the file is damaged); not read")
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def close(self):
+        for fd in (self.req, self.res):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        _kill(self.pid)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _serve(req: int, res: int, memory: int) -> int:
+    """The worker's loop: a request is a path (8-byte length, UTF-8), an answer a pickle."""
+    import gc
+
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # calamine's "memory allocation failed" is not for the terminal
+        os.dup2(null, fd)
+    import faulthandler
+
+    faulthandler.disable()  # nor a traceback of the abort (pytest enables it on a copy of stderr)
+    gc.freeze()  # what the worker inherited is never scanned (scanning would copy every page)
+    _limit(memory)
+    with os.fdopen(req, "rb") as requests, os.fdopen(res, "wb") as answers:
+        while True:
+            head = requests.read(8)
+            if len(head) < 8:
+                return 0
+            out = _outcome(Path(requests.read(int.from_bytes(head, "little")).decode("utf-8", "surrogateescape")))
+            data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+            answers.write(len(data).to_bytes(8, "little") + data)
+            answers.flush()
+            if out[0] == "memory":
+                return 0  # a heap that ran out is not reused
+
+
+def _outcome(path: Path):
+    """("ok", (kind, values…)) or ("unreadable", reason) or ("memory", "")."""
     try:
-        what, value = _Results(io.BytesIO(b"".join(chunks))).load()
-    except Exception:  # noqa: BLE001
-        raise Unreadable("not a readable workbook (its reader failed)") from None
-    if what == "memory":
-        raise Unreadable(f"reading it needs more than {memory // 2**20} MiB of memory; not read")
-    if what != "ok":
-        raise Unreadable(value)
-    return value
+        return "ok", _parse(path)
+    except Unreadable as e:
+        return "unreadable", str(e)
+    except MemoryError:
+        return "memory", ""
+    except RecursionError:
+        return "unreadable", "not a readable workbook (nested too deeply)"
+    except Exception as e:  # noqa: BLE001  (any parser's error: the file is unreadable)
+        return "unreadable", _reason(e)
 
 
-def _limit(memory: int, timeout: float) -> None:
-    """In the child: address space = what it inherited + ``memory``; CPU time bounded too."""
+_worker: _Worker | None = None
+_worker_lock = threading.Lock()
+
+
+def _in_child(path: Path, timeout: float, memory: int):
+    global _worker
+    with _worker_lock:
+        if _worker is not None and _worker.owner != os.getpid():
+            _worker = None  # this process was forked: the worker is its parent's
+        if _worker is not None and (_worker.memory != memory or _worker.served >= _Worker.RECYCLE):
+            _worker.close()
+            _worker = None
+        if _worker is None:
+            _worker = _Worker(memory)
+        what, value = _worker.read(os.path.abspath(path), timeout)
+        if what not in ("ok", "unreadable"):
+            _worker.close()
+            _worker = None
+    return what, value
+
+
+def _stop() -> None:
+    """Stop the worker (at exit; the worker also stops when its requests pipe closes)."""
+    global _worker
+    with _worker_lock:
+        if _worker is not None and _worker.owner == os.getpid():
+            _worker.close()
+        _worker = None
+
+
+atexit.register(_stop)
+
+
+def _limit(memory: int) -> None:
+    """In the worker: address space = what it inherited + ``memory``."""
     import resource
 
     vm = 0
@@ -240,8 +329,6 @@ def _limit(memory: int, timeout: float) -> None:
         pass
     try:
         resource.setrlimit(resource.RLIMIT_AS, (vm + memory, vm + memory))
-        cpu = math.ceil(timeout) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     except (ValueError, OSError):
         pass
 
@@ -365,6 +452,7 @@ def _values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
 
 _XLSX_TAG = re.compile(rb"<(?:[\w.-]+:)?([cf])[\s>/]")  # a cell's or a formula's start tag
 _XLSX_CELL = re.compile(rb'[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>')
+_XLSX_ERROR = re.compile(rb'<(?:[\w.-]+:)?c\s[^>]*?\st="e"[^>]*>')  # the start tag of a cell holding an error
 _XLSX_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
 
 
@@ -387,19 +475,22 @@ def _xlsx_scan(path: Path, sheets: dict) -> tuple[int, set]:
             if part not in names:
                 continue
             xml = _read_part(z, part, MAX_INFLATED)
-            where = None  # (row, col) of the cell being read
+            cell_at = -1  # where the last cell's start tag began
             for m in _XLSX_TAG.finditer(xml):
                 if m.group(1) == b"c":
-                    cell = _XLSX_CELL.match(xml, m.end() - 1)
-                    where = (int(cell.group(2)) - 1, _column(cell.group(1))) if cell else None
-                    if cell and re.search(rb'\st="e"', cell.group(0)) and not cell.group(0).endswith(b"/>"):
-                        v = _XLSX_VALUE.search(xml, cell.end(), cell.end() + 4000)
-                        if v:
-                            sheets.setdefault(name, {})[where] = Error(v.group(1).decode("utf-8", "replace").strip())
-                else:
-                    formulas += 1
-                    if where is not None:
-                        cells.add((name, *where))
+                    cell_at = m.end() - 1
+                    continue
+                formulas += 1
+                cell = _XLSX_CELL.match(xml, cell_at) if cell_at >= 0 else None
+                if cell:
+                    cells.add((name, int(cell.group(2)) - 1, _column(cell.group(1))))
+            if b't="e"' in xml:
+                for m in _XLSX_ERROR.finditer(xml):
+                    cell = _XLSX_CELL.match(m.group(0))
+                    v = _XLSX_VALUE.search(xml, m.end(), m.end() + 4000)
+                    if cell and v and not m.group(0).endswith(b"/>"):
+                        text = v.group(1).decode("utf-8", "replace").strip()
+                        sheets.setdefault(name, {})[(int(cell.group(2)) - 1, _column(cell.group(1)))] = Error(text)
     return formulas, cells
 
 

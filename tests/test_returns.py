@@ -22,6 +22,8 @@ from stepviz.returns import MAX_CELLS, Error, Return, Unreadable, find_returns, 
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "benchmarks"))
+from bench_returns import minimal_xlsx, strings_bomb, xfd, zip_bomb  # noqa: E402  (the benchmark's files too)
 
 # cells typed into the first step sheet of a real workbook, far below what stepviz wrote
 TYPED = {(40, 1): "0,637", (41, 1): "1.725", (42, 1): datetime.datetime(2026, 1, 2), (43, 1): True,
@@ -29,42 +31,6 @@ TYPED = {(40, 1): "0,637", (41, 1): "1.725", (42, 1): datetime.datetime(2026, 1,
 
 
 # ---------------------------------------------------------------- building files
-
-
-def minimal_xlsx(path, sheet_xml: bytes, shared: bytes | None = None, extra: dict | None = None):
-    """An .xlsx written by hand: one sheet, optional shared strings."""
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    parts = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
-            '"/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.'
-            'main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxml'
-            'formats-officedocument.spreadsheetml.worksheet+xml"/>' + (
-                '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
-                'officedocument.spreadsheetml.sharedStrings+xml"/>' if shared is not None else "") + "</Types>"),
-        "_rels/.rels": (f'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-                        f'relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" '
-                        'Target="xl/workbook.xml"/></Relationships>'),
-        "xl/workbook.xml": (f'<?xml version="1.0"?><workbook {ns} xmlns:r="{rel}"><sheets><sheet name="S" '
-                            'sheetId="1" r:id="rId1"/></sheets></workbook>'),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-            f'relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-            + (f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
-               if shared is not None else "") + "</Relationships>"),
-        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet {ns}><sheetData>'.encode()
-        + sheet_xml + b"</sheetData></worksheet>",
-    }
-    if shared is not None:
-        parts["xl/sharedStrings.xml"] = f'<?xml version="1.0"?><sst {ns}>'.encode() + shared + b"</sst>"
-    parts.update(extra or {})
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -227,27 +193,6 @@ def timed_unreadable(path, **kw):
     reason = str(e.value)
     assert reason and "\n" not in reason and all(ch.isprintable() for ch in reason), reason
     return reason, seconds
-
-
-def xfd(path):
-    return minimal_xlsx(path, b'<row r="1"><c r="A1"><v>1</v></c></row>'
-                              b'<row r="1048576"><c r="XFD1048576"><v>2</v></c></row>')
-
-
-def strings_bomb(path):
-    """A shared string of 1,000,000 characters (a part under 1 MiB: no ratio bound applies)
-    referenced by 60,000 cells: 60 GB once every cell holds its own copy."""
-    import random
-
-    rng = random.Random(0)
-    text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(1_000_000))
-    rows = b"".join(b'<row r="%d"><c r="A%d" t="s"><v>0</v></c></row>' % (i, i) for i in range(1, 60_001))
-    return minimal_xlsx(path, rows, shared=f'<si><t>{text}</t></si>'.encode())
-
-
-def zip_bomb(path):
-    """A sheet part that inflates 1000:1 (50 MB of blanks)."""
-    return minimal_xlsx(path, b" " * 50_000_000)
 
 
 def test_a_cell_at_xfd1048576_costs_little(tmp_path):
