@@ -452,7 +452,7 @@ def _values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
 
 _XLSX_TAG = re.compile(rb"<(?:[\w.-]+:)?([cf])[\s>/]")  # a cell's or a formula's start tag
 _XLSX_CELL = re.compile(rb'[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>')
-_XLSX_ERROR = re.compile(rb'<(?:[\w.-]+:)?c\s[^>]*?\st="e"[^>]*>')  # the start tag of a cell holding an error
+_XLSX_ERROR = re.compile(rb'<(?:[\w.-]+:)?c(?=\s)[^>]*?\st="e"[^>]*>')  # the start tag of a cell holding an error
 _XLSX_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
 
 
