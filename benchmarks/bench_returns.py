@@ -3,7 +3,7 @@ LibreOffice's .ods and .xls of them) in an LMS download tree (one folder per stu
 by ``stepviz.returns.read_return`` in its limited child process, in a fresh process: the total
 time and that process's peak memory (VmHWM), its children's peak (ru_maxrss), against reading
 the same files with python-calamine in the process itself (values only, no bound: what a
-hostile file would abort). Then hostile files, each timed: a cell at XFD1048576, a shared
+hostile file would abort). Then hostile files, each timed: a cell at XFD1048576 (.xlsx and .ods), a shared
 string referenced 60,000 times, a zip bomb, a truncated file."""
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ for f in files:
     except Unreadable:
         bad += 1
 seconds = time.perf_counter() - t0
+import stepviz.returns
+stepviz.returns._stop()  # the worker is reaped: its peak counts in ru_maxrss
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
 json.dump({"seconds": seconds, "files": len(files), "read": ok, "unreadable": bad, "peak_mb": int(hwm) / 1024,
            "children_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}, open(sys.argv[1], "w"))
@@ -88,6 +90,35 @@ def minimal_xlsx(path, sheet_xml: bytes, shared: bytes | None = None):
         for name, data in parts.items():
             z.writestr(name, data)
     return Path(path)
+
+
+def minimal_ods(path, rows: str):
+    """An .ods written by hand: one table named S holding ``rows`` (table:table-row elements)."""
+    ns = "urn:oasis:names:tc:opendocument:xmlns"
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="{ns}:office:1.0" '
+               f'xmlns:table="{ns}:table:1.0" xmlns:text="{ns}:text:1.0" office:version="1.2"><office:body>'
+               f'<office:spreadsheet><table:table table:name="S">{rows}</table:table></office:spreadsheet>'
+               "</office:body></office:document-content>")
+    manifest = (f'<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="{ns}:manifest:1.0" '
+                'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type='
+                '"application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path='
+                '"content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+        z.writestr("META-INF/manifest.xml", manifest)
+    return Path(path)
+
+
+ODS_ONE = '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'
+
+
+def far_ods(path):
+    """The .ods twin of ``xfd``: empty rows and columns repeated up to a value at XFD1048576."""
+    return minimal_ods(path, f'<table:table-row>{ODS_ONE}</table:table-row><table:table-row table:number-rows-'
+                             'repeated="1048574"><table:table-cell table:number-columns-repeated="16384"/>'
+                             '</table:table-row><table:table-row><table:table-cell table:number-columns-repeated='
+                             f'"16383"/>{ODS_ONE}</table:table-row>')
 
 
 def xfd(path):
@@ -165,6 +196,7 @@ def main(tiny=False):
         hostile = d / "hostile"
         hostile.mkdir()
         xfd(hostile / "xfd.xlsx")
+        far_ods(hostile / "xfd.ods")
         strings_bomb(hostile / "strings.xlsx")
         zip_bomb(hostile / "zip-bomb.xlsx")
         (hostile / "truncated.xlsx").write_bytes(xlsx[0].read_bytes()[:10_000])
