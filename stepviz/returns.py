@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import datetime
+import functools
 import io
 import math
 import os
@@ -43,7 +44,7 @@ MAX_INFLATED = 128 * 2**20  # all zip parts together, as declared in the zip dir
 MAX_PARTS = 10_000  # zip entries
 MAX_SHEETS = 1_000
 MAX_AREA = 4_000_000  # cells of the sheets' used ranges together (calamine fills them all)
-MAX_CELLS = 500_000  # non-empty cells handed to the grading process
+MAX_CELLS = 200_000  # non-empty cells handed to the grading process (a default return has 550)
 MAX_TEXT = 16 * 2**20  # characters of text in those cells (a stepviz workbook has about 10,000)
 MAX_RESULT_BYTES = 64 * 2**20  # what the child may send back
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -433,12 +434,9 @@ def _values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
                              f"reaches row {sheet.end[0] + 1:,}, column {sheet.end[1] + 1:,}); not read")
         r0, c0 = sheet.start if sheet.height else (0, 0)
         cells = {}
-        for i, row in enumerate(sheet.to_python(skip_empty_area=True) if sheet.height else ()):
-            for j, v in enumerate(row):
-                if v is not None and v != "":
-                    cells[(r0 + i, c0 + j)] = v
-                    if isinstance(v, str):
-                        text += len(v)
+        for i, row in enumerate(sheet.to_python(skip_empty_area=True) if sheet.height else (), r0):
+            cells.update(((i, j), v) for j, v in enumerate(row, c0) if v != "" and v is not None)
+        text += sum(len(v) for v in cells.values() if type(v) is str)
         if text > MAX_TEXT:
             raise Unreadable(f"more than {MAX_TEXT:,} characters of text in its cells; not read")
         count += len(cells)
@@ -450,10 +448,20 @@ def _values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
 
 # ---------------------------------------------------------------- xlsx/xlsm: formulas, errors, properties
 
-_XLSX_TAG = re.compile(rb"<(?:[\w.-]+:)?([cf])[\s>/]")  # a cell's or a formula's start tag
-_XLSX_CELL = re.compile(rb'[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>')
-_XLSX_ERROR = re.compile(rb'<(?:[\w.-]+:)?c(?=\s)[^>]*?\st="e"[^>]*>')  # the start tag of a cell holding an error
-_XLSX_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
+_XLSX_ROOT = re.compile(rb"<(?:([\w.-]+):)?worksheet[\s>]")
+
+
+@functools.lru_cache(maxsize=8)
+def _xlsx_patterns(prefix: bytes):
+    """Patterns for one namespace prefix of the sheet XML ("" or "x:"): a literal start keeps
+    the regular expressions at memchr speed (14 MB in 10 ms, against 300 ms with any prefix)."""
+    p = re.escape(prefix)
+    cell = rb"<" + p + rb'c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*'
+    return (re.compile(rb"<" + p + rb"f[\s>/]"),
+            re.compile(cell + rb"(?<!/)>\s*<" + p + rb"f[\s>/]"),  # a cell's formula comes first (CT_Cell)
+            re.compile(rb"<" + p + rb'c(?=\s)[^>]*?\st="e"[^>]*>'),
+            re.compile(cell + rb">"),
+            re.compile(rb"<" + p + rb"v>([^<]{0,40})<"))
 
 
 def _column(letters: bytes) -> int:
@@ -475,22 +483,18 @@ def _xlsx_scan(path: Path, sheets: dict) -> tuple[int, set]:
             if part not in names:
                 continue
             xml = _read_part(z, part, MAX_INFLATED)
-            cell_at = -1  # where the last cell's start tag began
-            for m in _XLSX_TAG.finditer(xml):
-                if m.group(1) == b"c":
-                    cell_at = m.end() - 1
-                    continue
-                formulas += 1
-                cell = _XLSX_CELL.match(xml, cell_at) if cell_at >= 0 else None
-                if cell:
-                    cells.add((name, int(cell.group(2)) - 1, _column(cell.group(1))))
+            root = _XLSX_ROOT.search(xml, 0, 4096)
+            formula, formula_cell, error, cell, value = _xlsx_patterns(root.group(1) + b":" if root and root.group(1)
+                                                                        else b"")
+            formulas += len(formula.findall(xml))
+            for m in formula_cell.finditer(xml):
+                cells.add((name, int(m.group(2)) - 1, _column(m.group(1))))
             if b't="e"' in xml:
-                for m in _XLSX_ERROR.finditer(xml):
-                    cell = _XLSX_CELL.match(m.group(0))
-                    v = _XLSX_VALUE.search(xml, m.end(), m.end() + 4000)
-                    if cell and v and not m.group(0).endswith(b"/>"):
+                for m in error.finditer(xml):
+                    c, v = cell.match(m.group(0)), value.search(xml, m.end(), m.end() + 4000)
+                    if c and v and not m.group(0).endswith(b"/>"):
                         text = v.group(1).decode("utf-8", "replace").strip()
-                        sheets.setdefault(name, {})[(int(cell.group(2)) - 1, _column(cell.group(1)))] = Error(text)
+                        sheets.setdefault(name, {})[(int(c.group(2)) - 1, _column(c.group(1)))] = Error(text)
     return formulas, cells
 
 

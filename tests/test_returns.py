@@ -412,3 +412,20 @@ def test_names_in_any_script_and_links(returns, tmp_path):
     (tmp_path / "link.xlsx").symlink_to(target)
     assert read_return(target).properties["student_id"] == "s1"
     assert read_return(tmp_path / "link.xlsx").sheets == read_return(target).sheets
+
+
+def test_a_sheet_written_with_a_namespace_prefix(tmp_path):
+    """Some writers (the Open XML SDK) spell every element with a prefix: <x:c>, <x:f>."""
+    path = minimal_xlsx(tmp_path / "x.xlsx", b"")
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = (
+        b'<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<x:sheetData><x:row r="1"><x:c r="A1"><x:v>2</x:v></x:c><x:c r="B1"><x:f>A1*2</x:f><x:v>4</x:v></x:c>'
+        b'<x:c r="C1" t="e"><x:f>1/0</x:f><x:v>#DIV/0!</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    r = read_return(path)
+    assert r.sheets == {"S": {(0, 0): 2.0, (0, 1): 4.0, (0, 2): Error("#DIV/0!")}}
+    assert r.formulas == 2 and r.formula_cells == {("S", 0, 1), ("S", 0, 2)}
