@@ -37,7 +37,7 @@ import stepviz.returns
 stepviz.returns._stop()  # the worker is reaped: its peak counts in ru_maxrss
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
 json.dump({"seconds": seconds, "files": len(files), "read": ok, "unreadable": bad, "peak_mb": int(hwm) / 1024,
-           "children_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}, open(sys.argv[1], "w"))
+           "children_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}, open(sys.argv[1], "w"))  # noqa: SIM115
 """
 
 BASELINE = r"""
@@ -162,7 +162,7 @@ def convert(files, outdir, to, workdir):
 def run(script, folder):
     with tempfile.NamedTemporaryFile("r", suffix=".json") as f:
         subprocess.run([sys.executable, "-c", script, f.name, str(folder)], check=True)
-        return json.load(open(f.name))
+        return json.load(f)
 
 
 def main(tiny=False):
