@@ -22,6 +22,7 @@ import datetime
 import functools
 import io
 import math
+import numbers
 import os
 import pickle
 import re
@@ -362,7 +363,7 @@ def _reason(e: Exception) -> str:
 
 def _parse(path: Path):
     """(kind, (sheets, properties, formulas, formula cells)) of a file, bounds first."""
-    with open(path, "rb") as f:
+    with _open(path) as f:
         head = f.read(8)
     if head == _OLE:
         kind = "xls"
@@ -379,6 +380,18 @@ def _parse(path: Path):
         properties = _xlsx_properties(path)
         formulas, cells = _xlsx_scan(path, sheets)
     return kind, (sheets, properties, formulas, cells)
+
+
+def _open(path: Path):
+    """The file, opened without blocking (a file swapped for a FIFO since it was checked does not
+    hang the worker) and checked again to be a regular file of at most MAX_FILE_BYTES."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+        os.close(fd)
+        raise Unreadable("changed while it was read (no longer a regular file of at most "
+                         f"{MAX_FILE_BYTES // 2**20} MiB); not read")
+    return os.fdopen(fd, "rb")
 
 
 def _zip_kind(path: Path) -> str:
@@ -420,7 +433,7 @@ def _values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
     """calamine's values, only the non-empty cells, the used ranges bounded before they reach Python."""
     from python_calamine import CalamineWorkbook
 
-    with open(path, "rb") as f:
+    with _open(path) as f:
         wb = CalamineWorkbook.from_filelike(f)
     names = wb.sheet_names
     if len(names) > MAX_SHEETS:
@@ -627,13 +640,13 @@ def number_of(value) -> tuple[float | None, str | None]:
     an error value, a formula's text or other text is no number, with a flag saying which."""
     if value is None:
         return None, None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy's too
         return None, "TRUE/FALSE, not a number"
     if isinstance(value, Error):
         return None, f"an error value ({value.text})"
     if isinstance(value, (datetime.date, datetime.time, datetime.timedelta)):
         return None, "a date"
-    if isinstance(value, (int, float)) or type(value).__name__ in ("float64", "float32", "int64", "int32"):
+    if isinstance(value, numbers.Real):  # numpy's numbers too
         v = float(value)
         return (v, None) if math.isfinite(v) else (None, "not a finite number")
     if not isinstance(value, str):

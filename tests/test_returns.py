@@ -429,3 +429,12 @@ def test_a_sheet_written_with_a_namespace_prefix(tmp_path):
     r = read_return(path)
     assert r.sheets == {"S": {(0, 0): 2.0, (0, 1): 4.0, (0, 2): Error("#DIV/0!")}}
     assert r.formulas == 2 and r.formula_cells == {("S", 0, 1), ("S", 0, 2)}
+
+
+def test_numbers_of_numpy_and_a_path_given_as_text(tmp_path):
+    import numpy as np
+
+    assert number_of(np.float64(0.25)) == (0.25, None) and number_of(np.int64(2)) == (2.0, None)
+    assert number_of(np.bool_(True)) == (None, "TRUE/FALSE, not a number")
+    (tmp_path / "a.xlsx").write_bytes(b"x")
+    assert find_returns(str(tmp_path)) == [tmp_path / "a.xlsx"]  # one folder, not its characters
