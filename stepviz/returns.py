@@ -640,7 +640,7 @@ def number_of(value) -> tuple[float | None, str | None]:
     an error value, a formula's text or other text is no number, with a flag saying which."""
     if value is None:
         return None, None
-    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy's too
+    if isinstance(value, bool) or type(value).__name__ in ("bool_", "bool"):  # numpy's too (numpy.bool)
         return None, "TRUE/FALSE, not a number"
     if isinstance(value, Error):
         return None, f"an error value ({value.text})"
