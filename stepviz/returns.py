@@ -106,8 +106,14 @@ def find_returns(paths) -> list[Path]:
         expect(is_path(p), "find_returns", "file or folder names (str or pathlib.Path)", p)
     found = {}
     for p in map(Path, paths):
-        if p.is_dir():  # a folder named (even through a link) is searched; links inside it are not entered
-            root = os.path.realpath(p)
+        try:
+            folder = p.is_dir()
+            real = os.path.realpath(p)
+        except (OSError, ValueError):  # a NUL in the name, a loop of links: read_return says why
+            found.setdefault(str(p), p)
+            continue
+        if folder:  # a folder named (even through a link) is searched; links inside it are not entered
+            root = real
             for top, dirs, files in os.walk(p):  # followlinks=False
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in files:
@@ -119,7 +125,7 @@ def find_returns(paths) -> list[Path]:
                         continue  # a link out of the tree
                     found.setdefault(real, f)
         else:
-            found.setdefault(os.path.realpath(p), p)
+            found.setdefault(real, p)
     return sorted(found.values(), key=lambda f: (str(f).casefold(), str(f)))
 
 
@@ -257,6 +263,9 @@ def _serve(req: int, res: int, memory: int) -> int:
     import faulthandler
 
     faulthandler.disable()  # nor a traceback of the abort (pytest enables it on a copy of stderr)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # the CLI's handlers raise into cleanup code: not here
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     gc.freeze()  # what the worker inherited is never scanned (scanning would copy every page)
     _limit(memory)
     with os.fdopen(req, "rb") as requests, os.fdopen(res, "wb") as answers:
@@ -282,6 +291,8 @@ def _outcome(path: Path):
         return "memory", ""
     except RecursionError:
         return "unreadable", "not a readable workbook (nested too deeply)"
+    except OSError as e:  # permissions, a file removed meanwhile, an I/O error
+        return "unreadable", f"cannot be read ({e.strerror or type(e).__name__})"
     except Exception as e:  # noqa: BLE001  (any parser's error: the file is unreadable)
         return "unreadable", _reason(e)
 
@@ -299,7 +310,10 @@ def _in_child(path: Path, timeout: float, memory: int):
             _worker.close()
             _worker = None
         if _worker is None:
-            _worker = _Worker(memory)
+            try:
+                _worker = _Worker(memory)
+            except OSError as e:  # no process or pipe to be had (EAGAIN, EMFILE)
+                return "unreadable", f"no process to read it in ({e.strerror}); not read"
         what, value = _worker.read(os.path.abspath(path), timeout)
         if what not in ("ok", "unreadable"):
             _worker.close()

@@ -438,3 +438,20 @@ def test_numbers_of_numpy_and_a_path_given_as_text(tmp_path):
     assert number_of(np.bool_(True)) == (None, "TRUE/FALSE, not a number")
     (tmp_path / "a.xlsx").write_bytes(b"x")
     assert find_returns(str(tmp_path)) == [tmp_path / "a.xlsx"]  # one folder, not its characters
+
+
+def test_a_file_removed_or_swapped_after_the_check(tmp_path):
+    """What the worker finds may differ from what the grading process checked: a file removed
+    meanwhile, or one swapped for a FIFO (opened without blocking, refused)."""
+    from stepviz.returns import _outcome
+
+    assert _outcome(tmp_path / "gone.xlsx") == ("unreadable", "cannot be read (No such file or directory)")
+    os.mkfifo(tmp_path / "fifo.xlsx")
+    what, reason = _outcome(tmp_path / "fifo.xlsx")
+    assert what == "unreadable" and reason.startswith("changed while it was read"), reason
+
+
+def test_odd_names_are_kept_for_read_return_to_refuse(tmp_path):
+    assert find_returns(["a\0b.xlsx"]) == [Path("a\0b.xlsx")]
+    with pytest.raises(Unreadable, match="cannot be opened"):
+        read_return("a\0b.xlsx")
