@@ -455,3 +455,29 @@ def test_odd_names_are_kept_for_read_return_to_refuse(tmp_path):
     assert find_returns(["a\0b.xlsx"]) == [Path("a\0b.xlsx")]
     with pytest.raises(Unreadable, match="cannot be opened"):
         read_return("a\0b.xlsx")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["original", "lo-ods"]), st.integers(0, 10**9), st.binary(min_size=0, max_size=12),
+       st.integers(0, 40))
+def test_a_damaged_part_gives_a_return_or_a_reason_never_another_exception(returns, tmp_path_factory, form, where,
+                                                                            junk, cut):
+    """Inside a valid zip, one part's XML is damaged (bytes replaced, some cut out)."""
+    source = returns[form]
+    with zipfile.ZipFile(source) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml = sorted(n for n in parts if n.endswith(".xml"))
+    name = xml[where % len(xml)]
+    data = parts[name]
+    at = (where // len(xml)) % max(len(data), 1)
+    parts[name] = data[:at] + junk + data[at + cut:]
+    path = tmp_path_factory.mktemp("damaged") / f"d{source.suffix}"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in parts.items():
+            z.writestr(zipfile.ZipInfo(n) if n == "mimetype" else n, d)
+    try:
+        r = read_return(path)
+    except Unreadable as e:
+        assert str(e) and "\n" not in str(e)
+    else:
+        assert isinstance(r, Return) and r.kind == ("ods" if form == "lo-ods" else "xlsx")
