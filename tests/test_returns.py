@@ -261,7 +261,7 @@ def test_broken_files_are_unreadable_with_a_reason(returns, tmp_path, case):
         with open(path, "wb") as f:
             f.truncate(33 * 2**20)
     reason, seconds = timed_unreadable(path)
-    words = {"truncated": "not a readable", "corrupt": "", "text": "not a spreadsheet", "empty": "empty", "folder": "directory",
+    words = {"truncated": "not a readable", "corrupt": "not a readable", "text": "not a spreadsheet", "empty": "empty", "folder": "directory",
              "fifo": "FIFO", "missing": "no such file", "zip": "not an .xlsx", "big": "larger"}[case]
     assert words in reason and seconds < 2, reason
 
