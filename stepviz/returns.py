@@ -13,12 +13,14 @@ with a one-line reason; nothing else is raised.
 
 calamine returns values only: the formulas (their count and places), the error values (which it
 reads as empty) and the custom document properties are read here from the sheet XML
-(xlsx/xlsm) or content.xml / meta.xml (ods), streamed with the same bounds. An .xls keeps its
-values only (formulas unknown, error values read as empty, no properties).
+(xlsx/xlsm) or content.xml / meta.xml (ods), streamed with the same bounds, or the OLE
+property set (xls). An .xls gives no formulas (unknown) and its error values read as empty.
 """
 from __future__ import annotations
 
+import array
 import atexit
+import codecs
 import datetime
 import functools
 import io
@@ -30,6 +32,8 @@ import re
 import select
 import signal
 import stat
+import struct
+import sys
 import threading
 import time
 import zipfile
@@ -76,7 +80,8 @@ class Return:
     """What a returned file holds. ``sheets``: sheet name -> {(row, col) 0-based: value}, only
     the non-empty cells; a value is a float or int, str, bool, datetime/date/time/timedelta or
     Error. ``properties``: the custom document properties named stepviz_*, without the prefix
-    (xlsx/xlsm: docProps/custom.xml; ods: meta.xml's user-defined; xls: none are read).
+    (xlsx/xlsm: docProps/custom.xml; ods: meta.xml's user-defined; xls: the OLE property set;
+    {} when there are none or they are damaged).
     ``formulas``: formula cells in the whole file (None for .xls: unknown); ``formula_cells``:
     (sheet, row, col) of each of them, where known."""
 
@@ -392,7 +397,10 @@ def _parse(path: Path):
     if kind == "ods":
         properties = _ods_properties(path)
         formulas, cells = _ods_scan(path, sheets)
-    elif kind != "xls":
+    elif kind == "xls":
+        with _open(path) as f:
+            properties = _xls_properties(f.read(MAX_FILE_BYTES + 1))
+    else:
         properties = _xlsx_properties(path)
         formulas, cells = _xlsx_scan(path, sheets)
     return kind, (sheets, properties, formulas, cells)
@@ -635,6 +643,125 @@ def _ods_properties(path: Path) -> dict[str, str]:
         if name.startswith("stepviz_"):
             out[name[len("stepviz_"):]] = el.text or ""
     return out
+
+
+# ---------------------------------------------------------------- xls: properties
+# python-calamine reads no document property. Excel and LibreOffice keep the custom ones of an
+# .xls in the DocumentSummaryInformation stream of its OLE compound file ([MS-CFB], [MS-OLEPS]):
+# read here, every count and chain bounded by the file's size.
+
+_FREE_END = 0xFFFFFFFA  # sector numbers at or above are special (end of chain, free, FAT, DIFAT)
+_USER = bytes.fromhex("05d5cdd59c2e1b10939708002b2cf9ae")  # FMTID_UserDefinedProperties, as stored
+
+
+def _xls_properties(data: bytes) -> dict[str, str]:
+    """stepviz_* custom document properties of an .xls (an OLE compound file): the
+    DocumentSummaryInformation stream's user-defined section, where Excel and LibreOffice keep
+    them. A damaged file gives {} (the values may still be read)."""
+    try:
+        stream = _ole_stream(data, "\x05DocumentSummaryInformation")
+        return _user_properties(stream) if stream else {}
+    except (struct.error, IndexError, ValueError, KeyError, LookupError, UnicodeError):
+        return {}
+
+
+def _words(raw: bytes):
+    """Little-endian 32-bit words, as a compact array (a FAT of a 32 MiB file: 8 M entries)."""
+    out = array.array("I")
+    out.frombytes(raw[:len(raw) // 4 * 4])
+    if sys.byteorder == "big":
+        out.byteswap()
+    return out
+
+
+def _ole_stream(data: bytes, wanted: str) -> bytes | None:
+    shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
+    if not (7 <= shift <= 16 and mini_shift < shift):
+        raise ValueError("sector size")
+    size, mini = 1 << shift, 1 << mini_shift
+    n_fat, first_dir, _, cutoff, first_minifat, n_minifat, first_difat, n_difat = struct.unpack_from(
+        "<IIIIIIII", data, 0x2C)
+    sectors = (len(data) - 512) // size + 1
+
+    def sector(n):
+        if n >= sectors:
+            raise ValueError("sector")
+        return data[512 + n * size: 512 + (n + 1) * size]
+
+    fat_sectors = _words(data[0x4C:0x200])
+    d, seen = first_difat, 0
+    while d < _FREE_END and seen <= sectors:
+        entries = _words(sector(d))
+        fat_sectors += entries[:-1]
+        d, seen = entries[-1], seen + 1
+    fat = _words(b"".join(sector(s) for s in fat_sectors[:min(n_fat, sectors)]))
+
+    def chain(start, table, limit):
+        out, s = [], start
+        while s < _FREE_END:
+            if len(out) > limit or s >= len(table):
+                raise ValueError("chain")
+            out.append(s)
+            s = table[s]
+        return out
+
+    directory = b"".join(sector(s) for s in chain(first_dir, fat, sectors))
+    entries = []
+    for k in range(len(directory) // 128):
+        e = directory[k * 128:(k + 1) * 128]
+        length = min(struct.unpack_from("<H", e, 64)[0], 64)
+        entries.append((e[:max(length - 2, 0)].decode("utf-16-le", "replace"), e[66],
+                        *struct.unpack_from("<II", e, 116)))
+    root = entries[0]
+    for name, kind, start, length in entries:
+        if kind != 2 or name != wanted:
+            continue
+        if length > 2**20:
+            raise ValueError("stream too long")
+        if length < cutoff:
+            minifat = _words(b"".join(sector(s) for s in chain(first_minifat, fat, sectors)))
+            ministream = b"".join(sector(s) for s in chain(root[2], fat, sectors))
+            out = b"".join(ministream[m * mini:(m + 1) * mini] for m in chain(start, minifat, len(minifat)))
+        else:
+            out = b"".join(sector(s) for s in chain(start, fat, sectors))
+        return out[:length]
+    return None
+
+
+def _user_properties(stream: bytes) -> dict[str, str]:
+    n_sections = struct.unpack_from("<I", stream, 24)[0]
+    for k in range(min(n_sections, 4)):
+        fmtid, offset = stream[28 + 20 * k: 44 + 20 * k], struct.unpack_from("<I", stream, 44 + 20 * k)[0]
+        if fmtid != _USER:
+            continue
+        count = struct.unpack_from("<I", stream, offset + 4)[0]
+        pairs = struct.unpack_from(f"<{2 * min(count, 1000)}I", stream, offset + 8)
+        where = dict(zip(pairs[::2], pairs[1::2]))
+        codepage = 1252
+        if 1 in where:
+            codepage = struct.unpack_from("<H", stream, offset + where[1] + 4)[0]
+        encoding = "utf-16-le" if codepage == 1200 else ("utf-8" if codepage == 65001 else f"cp{codepage}")
+        codecs.lookup(encoding)
+        names, at = {}, offset + where[0]
+        for _ in range(min(struct.unpack_from("<I", stream, at)[0], 1000)):
+            pid, n = struct.unpack_from("<II", stream, at + 4)
+            raw = stream[at + 12: at + 12 + n * (2 if codepage == 1200 else 1)]
+            names[pid] = raw.decode(encoding, "replace").rstrip("\x00")
+            at += 8 + len(raw) + ((-len(raw)) % 4 if codepage == 1200 else 0)
+        out = {}
+        for pid, name in names.items():
+            if not name.startswith("stepviz_") or pid not in where:
+                continue
+            at = offset + where[pid]
+            vt = struct.unpack_from("<H", stream, at)[0]
+            if vt == 30:  # VT_LPSTR
+                n = struct.unpack_from("<I", stream, at + 4)[0]
+                out[name[8:]] = stream[at + 8: at + 8 + n].decode(encoding, "replace").split("\x00")[0]
+            elif vt == 31:  # VT_LPWSTR
+                n = struct.unpack_from("<I", stream, at + 4)[0]
+                out[name[8:]] = stream[at + 8: at + 8 + 2 * n].decode("utf-16-le", "replace").split("\x00")[0]
+        return out
+    return {}
 
 
 # ---------------------------------------------------------------- reading an answer as a number

@@ -124,11 +124,29 @@ def test_resaved_files_read_the_same_values(returns, form):
     assert verdicts[(46, 1)] == (0.5, None) and verdicts[(47, 1)] == (-0.5, "typed as text")
 
 
-def test_libreoffice_keeps_the_stepviz_properties_in_ods_not_readable_in_xls(returns):
-    assert read_return(returns["lo-ods"]).properties["student_id"] == "s1"
-    assert read_return(returns["lo-xlsx"]).properties["student_id"] == "s1"
-    assert read_return(returns["openpyxl"]).properties["student_id"] == "s1"
-    assert read_return(returns["lo-xls"]).properties == {}
+def test_libreoffice_keeps_the_stepviz_properties_in_ods_and_xls(returns):
+    want = read_return(returns["original"]).properties
+    assert want["student_id"] == "s1" and want["student_name"] == "Ana" and len(want) > 10
+    for form in ("lo-ods", "lo-xls", "lo-xlsx", "openpyxl"):
+        assert read_return(returns[form]).properties == want, form
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 255)), min_size=1, max_size=12), st.booleans())
+def test_a_damaged_xls_gives_a_return_or_a_reason(returns, tmp_path_factory, changes, header):
+    """Bytes of an .xls changed (in its header, where the sectors and chains are declared, or
+    anywhere): its values, its properties or a reason, never another exception."""
+    data = bytearray(returns["lo-xls"].read_bytes())
+    for where, byte in changes:
+        data[where % (512 if header else len(data))] = byte
+    path = tmp_path_factory.mktemp("xls") / "d.xls"
+    path.write_bytes(bytes(data))
+    try:
+        r = read_return(path)
+    except Unreadable as e:
+        assert str(e) and "\n" not in str(e)
+    else:
+        assert r.kind == "xls" and isinstance(r.properties, dict)
 
 
 def test_the_kind_comes_from_the_content_not_the_name(returns, tmp_path):
