@@ -499,3 +499,20 @@ def test_a_damaged_part_gives_a_return_or_a_reason_never_another_exception(retur
         assert str(e) and "\n" not in str(e)
     else:
         assert isinstance(r, Return) and r.kind == ("ods" if form == "lo-ods" else "xlsx")
+
+
+def test_the_worker_keeps_none_of_the_parents_files_open(returns):
+    """A pipe the grading process opened before the worker was forked reaches its end when the
+    grading process closes it (a worker holding a copy would keep a reader waiting forever)."""
+    import select
+
+    from stepviz.returns import _stop
+
+    _stop()
+    r, w = os.pipe()
+    try:
+        read_return(returns["original"])  # forks a new worker while w is open
+        os.close(w)
+        assert select.select([r], [], [], 5)[0] and os.read(r, 1) == b""
+    finally:
+        os.close(r)
