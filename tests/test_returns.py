@@ -53,14 +53,19 @@ def returns(tmp_path_factory):
     profile = d / "profile"
     (profile / "user").mkdir(parents=True)
     (profile / "user" / "registrymodifications.xcu").write_text(PROFILE)
+    far = openpyxl.Workbook()  # a value in the last cell an .xls has (IV65536) and one in A1
+    far.active["A1"], far.active["IV65536"] = 1, 2
+    far.save(d / "far.xlsx")
     out = {"original": original, "openpyxl": typed}
     for to, flt in (("ods", "ods"), ("xls", "xls:MS Excel 97"), ("xlsx", "xlsx:Calc MS Excel 2007 XML")):
         target = d / f"lo-{to}"
+        files = [typed] + ([d / "far.xlsx"] if to == "xls" else [])
         r = subprocess.run([soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--invisible",
                             "--norestore", "--nologo", "--nodefault", "--nolockcheck", "--convert-to", flt,
-                            "--outdir", str(target), str(typed)], capture_output=True, text=True, timeout=300)
+                            "--outdir", str(target), *map(str, files)], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0 and (target / f"typed.{to}").is_file(), r.stdout + r.stderr
         out[f"lo-{to}"] = target / f"typed.{to}"
+    out["far-xls"] = d / "lo-xls" / "far.xls"
     return out
 
 
@@ -228,6 +233,14 @@ def test_a_cell_at_xfd1048576_costs_little(tmp_path):
     assert path.stat().st_size < 2000
     reason, seconds = timed_unreadable(path)
     assert "used range" in reason and seconds < 2, (reason, seconds)
+
+
+def test_an_xls_whose_used_range_is_all_of_it_is_refused(returns):
+    """65,536 x 256 cells (16.8 million): more than the used ranges' bound, whatever calamine
+    manages to allocate."""
+    assert returns["far-xls"].stat().st_size < 20_000
+    reason, seconds = timed_unreadable(returns["far-xls"])
+    assert ("used ranges cover more than" in reason or "memory" in reason) and seconds < 2, (reason, seconds)
 
 
 def test_a_shared_strings_bomb_is_refused(tmp_path):
