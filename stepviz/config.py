@@ -373,7 +373,11 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     catalog(lang)
     exercise = _bool(get("exercise"), "workbook.exercise")
     about = _about(get, network)
-    map_inputs = _map(get("map"), X.shape[1], x_labels, y_labels)
+    map_inputs = _map(get("map"), X.shape[1], x_labels, y_labels, classes)
+    if map_inputs is not None:  # its axes can be drawn (a ConfigError before any training)
+        from .maps import axis
+        for c in map_inputs:
+            axis(X[:, c], name=f"column {input_names(X.shape[1], x_labels)[c]!r}")
 
     warnings = []
     fn = ACTIVATIONS["sigmoid" if shown_output == "softmax" else shown_output]  # softmax's range is sigmoid's
@@ -453,7 +457,7 @@ def input_names(d: int, x_labels) -> tuple[str, ...]:
     return tuple(x_labels) if x_labels else tuple(f"x{j + 1}" for j in range(d))
 
 
-def _map(value, d: int, x_labels, y_labels) -> tuple[int, int] | None:
+def _map(value, d: int, x_labels, y_labels, classes: bool = False) -> tuple[int, int] | None:
     """workbook.map: the two input columns the Map sheet draws. Two inputs: both, by default;
     more: only when named; ``[]`` turns the map off."""
     if value is None:
@@ -465,7 +469,7 @@ def _map(value, d: int, x_labels, y_labels) -> tuple[int, int] | None:
     if not value:
         return None
     for v in value:
-        if y_labels and v in y_labels:
+        if v not in names and y_labels and v in y_labels and not classes:  # not a class label named like it
             raise ConfigError(f"workbook.map: {v!r} is a target column; name two input columns: {', '.join(names)}")
         if v not in names:
             raise ConfigError(f"workbook.map: no input column {v!r}; input columns: {', '.join(names)}")

@@ -118,7 +118,7 @@ def read_csv(name, target, folder: Path | None, classes: bool = False):
 def one_hot(labels: list[str], where: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """Class labels as one-hot rows, one column per class in sorted order (numbers by value
     when every label is a number, else as text): ``(y, class names)``."""
-    names = sorted(set(labels), key=lambda v: (float(v), v) if all(NUMBER.fullmatch(l) for l in set(labels)) else v)
+    names = sorted(set(labels), key=_by_value if all(NUMBER.fullmatch(l) for l in set(labels)) else None)
     if len(names) < 2:
         raise ConfigError(f"{where}: every sample has the class {names[0]!r}; a classifier needs at least two classes")
     if len(names) > 255:
@@ -127,6 +127,14 @@ def one_hot(labels: list[str], where: str) -> tuple[np.ndarray, tuple[str, ...]]
     y = np.zeros((len(labels), len(names)))
     y[np.arange(len(labels)), [index[l] for l in labels]] = 1.0
     return y, tuple(names)
+
+
+def _by_value(label: str) -> tuple[bool, float, str]:
+    """The sort key of a numeric class label: by value, labels of no value (nan) last, ties
+    (1 and 1.0) by their text. float('nan') compares false with everything: sorted by it, the
+    classes' order would follow the set's, which changes from one process to the next."""
+    v = float(label)
+    return (math.isnan(v), 0.0 if math.isnan(v) else v, label)
 
 
 def _records(path: Path, text: str) -> list[tuple[int, list[str]]]:
