@@ -90,7 +90,11 @@ def write_overview(book, ws) -> None:
         loss_step = next(s for s in run.steps if "loss" in s.results)
         for e in detail:
             r += 1
-            cells.text(r, LABEL, msg("overview.live_loss", epoch=cfg.label(e)))
+            if cfg.batches > 1:  # an update is a batch: "loss in batch 1 of epoch 1"
+                epoch, batch = cfg.label(e).split(".")
+                cells.text(r, LABEL, msg("overview.live_loss_batch", epoch=epoch, batch=batch))
+            else:
+                cells.text(r, LABEL, msg("overview.live_loss", epoch=e))
             block = book.result_block(loss_step, "loss")
             value = float(run.value(e, loss_step.number, "loss")[0, 0])
             fmt = st.cell("link", shown([value], cfg.decimals + 2).num_format)
@@ -98,7 +102,7 @@ def write_overview(book, ws) -> None:
             if not achieved.enabled(book):
                 continue
             r += 1  # and the loss the update of that epoch gives, from its last sheet
-            cells.text(r, LABEL, msg("check.live_after", epoch=e))
+            cells.text(r, LABEL, msg("check.live_after", epoch=cfg.label(e)))
             after = achieved.after_value(book, e)
             cells.put(r, VALUE, "formula", "=" + absolute(book.sheet_name(e, run.steps[-1]), achieved.after_cell(book)),
                       st.cell("link", shown([after], cfg.decimals + 2).num_format), after)
