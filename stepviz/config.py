@@ -15,14 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import is_number, load_data, matrix, read_text
+from .data import is_number, load_data, matrix, read_text, standardize
 from .errors import ConfigError, StepvizError  # noqa: F401  (re-exported)
 from .steps import Network
 
 
 # key -> default; "..." marks keys without a default
 SCHEMA: dict[str, dict] = {
-    "data": {"X": None, "y": None, "csv": None, "target": None, "predict": None, "classes": None},
+    "data": {"X": None, "y": None, "csv": None, "target": None, "predict": None, "classes": None,
+             "standardize": False},
     "network": {"hidden": [3], "bias": True, "train_bias": True, "loss": "error",
                 "activation": "sigmoid", "output": None},
     "training": {"lr": 0.1, "epochs": 5000, "seed": 0, "optimizer": "gd", "momentum": 0.9,
@@ -73,6 +74,20 @@ class Config:
     map_inputs: tuple[int, int] | None = None
     assessment: bool = False  # with exercise: no check and no answer in the file (stepviz class)
     student: tuple[str, str] | None = None  # (id, name) of a class's workbook (stepviz class)
+    # data.standardize: X is (raw − mean) / sd column by column; raw_X the data as read (None:
+    # not standardised), mean and sd per column. predict stays in the data's units.
+    raw_X: np.ndarray | None = None
+    mean: np.ndarray | None = None
+    sd: np.ndarray | None = None
+
+    @property
+    def raw(self) -> np.ndarray:
+        """The inputs in the data's own units (what the learner reads): X unless standardised."""
+        return self.X if self.raw_X is None else self.raw_X
+
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        """Inputs in the data's units as the network reads them (standardised when it is)."""
+        return X if self.raw_X is None else (X - self.mean) / self.sd
 
     @property
     def batch(self) -> int:
@@ -240,6 +255,10 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     X, y, x_labels, y_labels, csv_path, classes = load_data(get, folder)
     if csv_path is not None:
         inputs = (*inputs, csv_path)
+    scaled = {}
+    if _bool(get("standardize"), "data.standardize"):
+        X_std, mean, sd = standardize(X, input_names(X.shape[1], x_labels))
+        scaled = {"raw_X": X, "mean": mean, "sd": sd}
     predict = None
     if get("predict") is not None:
         predict = matrix(get("predict"), "data.predict")
@@ -385,14 +404,14 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
         outside = y[(y < fn.low) | (y > fn.high)]
         warnings.append(f"data.y: {outside.size} target(s) outside the range of {activation} "
                         f"[{fn.low:g}, {fn.high:g}] (e.g. {outside.flat[0]:g}); the output can never reach them")
-    return Config(X=X, y=y, network=network, lr=float(lr), epochs=int(epochs), seed=int(seed),
+    return Config(X=X if not scaled else X_std, y=y, network=network, lr=float(lr), epochs=int(epochs), seed=int(seed),
                   init=init, detail=epochs_detailed, focus=(focus[0], focus[1]),
                   history_every=int(every), decimals=decimals, lang=lang, exercise=exercise, about=about,
                   **hyper,
                   predict=predict, name=name,
                   x_labels=x_labels, y_labels=y_labels, classes=classes, batch_size=batch_size, shuffle=shuffle,
                   warnings=tuple(warnings), inputs=inputs,
-                  map_inputs=map_inputs)
+                  map_inputs=map_inputs, **scaled)
 
 
 

@@ -115,6 +115,19 @@ def read_csv(name, target, folder: Path | None, classes: bool = False):
     return (values[:, xi], values[:, ti], tuple(header[j] for j in xi), tuple(target), path, False)
 
 
+def standardize(X: np.ndarray, names) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(X − mean) / sd`` column by column, with each column's mean and (population) standard
+    deviation: ``(standardised X, mean, sd)``, as the Inputs sheet computes them with AVERAGE
+    and STDEVP. A constant column has no deviation to divide by: a ConfigError."""
+    mean = X.mean(axis=0)
+    sd = X.std(axis=0)
+    for j, v in enumerate(sd):
+        if not v > 0 or not np.isfinite(v):
+            raise ConfigError(f"data.standardize: column {names[j]!r} has the same value in every sample, "
+                              "no spread to divide by; remove it or set standardize = false")
+    return (X - mean) / sd, mean, sd
+
+
 def one_hot(labels: list[str], where: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """Class labels as one-hot rows, one column per class in sorted order (numbers by value
     when every label is a number, else as text): ``(y, class names)``."""

@@ -100,8 +100,9 @@ class Run:
         return figure(self, epoch, hidden)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Outputs of the trained network (parameters after the last update) for new inputs:
-        one row per sample, as many columns as the data's inputs (a single sample may be a flat
+        """Outputs of the trained network (parameters after the last update) for new inputs in
+        the data's units (standardised as the training data was, with data.standardize): one
+        row per sample, as many columns as the data's inputs (a single sample may be a flat
         list)."""
         from .errors import ArgumentError
 
@@ -112,7 +113,7 @@ class Run:
             raise ArgumentError(f"predict: expected rows of {d} numbers as X, got {type(X).__name__}") from None
         if A.ndim != 2 or A.shape[1] != d or not A.size:
             raise ArgumentError(f"predict: expected rows of {d} numbers as X, got shape {np.shape(X)}")
-        return forward(self.steps, self.params, A)
+        return forward(self.steps, self.params, self.config.prepare(A))
 
     def records(self):
         """(epoch, step, name, array) in Trace order."""

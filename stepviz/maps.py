@@ -30,7 +30,8 @@ class MapError(StepvizError):
 class Plane:
     """The grid a map covers. ``xs``: the values of input ``columns[0]`` from left to right;
     ``ys``: those of ``columns[1]`` from top to bottom (highest first, as a chart's y axis);
-    ``means``: every input's mean over the samples, where the other inputs are held."""
+    ``means``: every input's mean over the samples, where the other inputs are held. All in
+    the data's units (``Config.raw``): standardised inputs are the network's business."""
 
     columns: tuple[int, int]
     names: tuple[str, str]
@@ -97,9 +98,9 @@ def plane(config) -> Plane | None:
 
     a, b = config.map_inputs
     names = input_names(config.X.shape[1], config.x_labels)
-    return Plane((a, b), (names[a], names[b]), axis(config.X[:, a], name=names[a]),
-                 axis(config.X[:, b], descending=True, name=names[b]),
-                 config.X.mean(axis=0))
+    raw = config.raw  # the axes in the data's units, also when the network reads them standardised
+    return Plane((a, b), (names[a], names[b]), axis(raw[:, a], name=names[a]),
+                 axis(raw[:, b], descending=True, name=names[b]), raw.mean(axis=0))
 
 
 def layers(steps) -> list[tuple[object, object]]:
@@ -121,7 +122,7 @@ def grids(run, params: dict, where: Plane) -> dict[str, np.ndarray]:
     """Every value of the forward pass over the plane, by name, shaped (GRID, GRID, units)."""
     from .engine import forward_values
 
-    values = forward_values(run.steps, params, where.points())
+    values = forward_values(run.steps, params, run.config.prepare(where.points()))
     n = len(where.ys), len(where.xs)
     return {k: v.reshape(*n, v.shape[1]) for k, v in values.items() if k not in params and k != "X"}
 
@@ -238,7 +239,7 @@ def figure(run, epoch: int | None = None, hidden: bool = True):
     cmap = LinearSegmentedColormap.from_list("stepviz", ["#" + LOW, "#" + MID, "#" + HIGH])
     extent = (where.xs[0], where.xs[-1], where.ys[-1], where.ys[0])
     a, b = where.columns
-    X, y = run.config.X, run.config.y
+    X, y = run.config.raw, run.config.y
     when = f"after epoch {epoch}" if epoch is not None else f"after training ({run.config.epochs} epochs)"
     if isinstance(epoch, str) and "." in epoch:
         when = f"after update {epoch} (epoch.batch)"
