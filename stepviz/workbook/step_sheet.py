@@ -16,6 +16,8 @@ from ..display import shown
 from ..terms import I, J, Cell, Index, excel, is_array
 from ..tolerance import check_formula, tolerance_term
 from . import achieved
+from .inputs import has_inputs
+from .inputs import link as inputs_link
 from .core import Cells, absolute
 from .network import weight_bars
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
@@ -156,7 +158,7 @@ class StepSheet:
         first = self.epoch == detail[0]
         for p in self.lay.placed:
             block, name = p.result, p.result.name
-            fmt_role, link, plus = "input", None, ""
+            fmt_role, link, plus = "input", None, ""  # link: (update, step), or X's rows
             if name in book.carried:
                 if not first:
                     if self.epoch - 1 in detail:
@@ -169,14 +171,18 @@ class StepSheet:
                         link, plus = (self.epoch - 1, self.step), "+1"
                     else:
                         fmt_role = "trained"
+            elif name == "X" and has_inputs(book):  # standardised: the Inputs sheet's rows of this batch
+                link = book.run.batch_rows.get(self.epoch, range(block.shape[0]))
             elif not first and book.config.batches == 1:  # a batch has its own rows: numbers
                 link = (detail[0], self.step)
-            fmt = st.cell("link" if link else fmt_role, self.shown[block].num_format)
+            fmt = st.cell("link" if link is not None else fmt_role, self.shown[block].num_format)
             value = self.values[block]
             for i in range(block.shape[0]):
                 for j in range(block.shape[1]):
                     v = float(value[i, j])
-                    if link:
+                    if name == "X" and has_inputs(book):
+                        self.cells.put(*block.cell(i, j), "formula", inputs_link(book, int(link[i]), j), fmt, v)
+                    elif link:
                         self.cells.put(*block.cell(i, j), "formula", book.link(*link, name, i, j) + plus, fmt, v)
                     else:
                         self.cells.put(*block.cell(i, j), "number", v, fmt)
