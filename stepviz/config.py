@@ -85,6 +85,16 @@ class Config:
         """The inputs in the data's own units (what the learner reads): X unless standardised."""
         return self.X if self.raw_X is None else self.raw_X
 
+    def with_inputs(self, raw: np.ndarray) -> "Config":
+        """This configuration with other inputs in the data's units (standardised again, with
+        their own means and deviations, when this one is)."""
+        import dataclasses
+
+        if self.raw_X is None:
+            return dataclasses.replace(self, X=raw)
+        X, mean, sd = standardize(raw, input_names(raw.shape[1], self.x_labels))
+        return dataclasses.replace(self, X=X, raw_X=raw, mean=mean, sd=sd)
+
     def prepare(self, X: np.ndarray) -> np.ndarray:
         """Inputs in the data's units as the network reads them (standardised when it is)."""
         return X if self.raw_X is None else (X - self.mean) / self.sd

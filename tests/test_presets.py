@@ -234,3 +234,39 @@ def test_libreoffice_recomputes_the_inputs_and_follows_an_edit(iris, tmp_path):
     after = load(moved, data_only=True)
     got = np.array([[after["1.1.01 inputs"].cell(r + i, c + j).value for j in range(4)] for i in range(16)])
     np.testing.assert_allclose(got, ((raw - mean) / sd)[rows], rtol=1e-12, atol=1e-14)
+
+
+def test_libreoffice_recomputes_the_centimetre_map_of_standardised_iris(tmp_path):
+    """Every Map cell of a standardised iris, recomputed by LibreOffice from the axis cells in
+    centimetres and the Inputs sheet's means and deviations, equals the engine's forward pass."""
+    from libreoffice import recalculate
+
+    run = stepviz.train("iris", epochs=2, map=["petal_length", "petal_width"], detail=["1.1"])
+    path = stepviz.write_workbook(run, tmp_path / "m.xlsx")
+    (again,) = recalculate([path], tmp_path)
+    want, got = load(path, data_only=True)["Map"], load(again, data_only=True)["Map"]
+    compared = 0
+    for a, b in zip(want.iter_rows(values_only=True), got.iter_rows(values_only=True)):
+        for x, y in zip(a, b):
+            if isinstance(x, float):
+                assert isinstance(y, (int, float)) and y == pytest.approx(x, rel=1e-9, abs=1e-12), (x, y)
+                compared += 1
+    assert compared > 3 * 11 * 625  # live, after training and the course's maps, 11 maps each
+
+
+def test_a_class_with_varied_data_varies_the_centimetres_and_standardises_them_again():
+    """stepviz class --vary-data adds ±0.5 to each value in the data's units (as it did on raw
+    iris) and each student's inputs are standardised with their own means and deviations."""
+    from stepviz.classroom import Course, Student
+
+    course = Course("iris", "practice", None, True, "ab" * 16, (Student("s1", "A"), Student("s2", "B")))
+    base = course.config()
+    raw, _ = raw_iris()
+    for student in course.students:
+        cfg = course.student_config(base, student)
+        assert np.abs(cfg.raw - raw).max() <= 0.5 + 1e-9 and not np.array_equal(cfg.raw, raw)
+        assert np.array_equal(cfg.raw, np.round(cfg.raw, 1))
+        np.testing.assert_allclose(cfg.X, (cfg.raw - cfg.raw.mean(axis=0)) / cfg.raw.std(axis=0), rtol=1e-13,
+                                   atol=1e-15)
+    plain = Course("xor", "practice", None, False, "ab" * 16, (Student("s1", "A"),))
+    assert np.array_equal(plain.student_config(plain.config(), plain.students[0]).X, plain.config().X)
