@@ -113,6 +113,9 @@ def estimate(config) -> Estimate:
     if not config.exercise:
         cells += 6 * (1 + n_detail * values) + (hist_rows + 1) * hist_cols  # and its header row
     cells += overview_rows * 3
+    if config.raw_X is not None:  # the Inputs sheet: raw and standardised values, means and deviations
+        cells += 2 * config.X.size + len(config.X) + 2 * config.X.shape[1]
+        formulas += config.X.size + 2 * config.X.shape[1]
     if config.map_inputs is not None and not config.exercise:  # the Map sheet: two sections of formulas
         from ..maps import GRID, SNAPSHOTS
         maps = sum(net.hidden) + net.outputs
@@ -123,7 +126,8 @@ def estimate(config) -> Estimate:
         raise WorkbookError(f"the workbook would have about {cells:,} cells, stepviz writes at most "
                             f"{MAX_CELLS:,}; raise workbook.history_every, detail fewer epochs or use "
                             "fewer samples")
-    return Estimate(1 + n_detail * len(plan.steps) + (0 if config.exercise else 2), cells, formulas,
+    return Estimate(1 + n_detail * len(plan.steps) + (0 if config.exercise else 2) + (config.raw_X is not None),
+                    cells, formulas,
                     train_seconds(config))
 
 
