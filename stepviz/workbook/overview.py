@@ -137,7 +137,7 @@ def write_overview(book, ws) -> None:
             cells.link(r + 2, LABEL, sheet_name(book), "A1", sheet_name(book), st.link)
             cells.text(r + 2, VALUE + 1, first_update_text(book, "map.map_about", detail[0]))
     if has_inputs(book):  # the preprocessing step: the data as read, standardised
-        r += 4
+        r += 1 if book.exercise else 3 + has_map(book)
         cells.link(r, LABEL, inputs_name(book), "A1", inputs_name(book), st.link)
         cells.text(r, VALUE + 1, msg("inputs.about"))
 
