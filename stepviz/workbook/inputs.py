@@ -75,4 +75,7 @@ def write_inputs(book, ws) -> None:
     ws.set_column(RAW, _std_col(book, d - 1), 12)
     ws.set_column(RAW + d, RAW + d, 3)
     ws.freeze_panes(FIRST, 1)
+    ws.print_area(0, 0, FIRST + n - 1, _std_col(book, d - 1))  # printed: one page wide, the header on each
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(HEADER)
     cells.flush(ws)

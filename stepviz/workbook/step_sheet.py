@@ -18,6 +18,7 @@ from ..tolerance import check_formula, tolerance_term
 from . import achieved
 from .inputs import has_inputs
 from .inputs import link as inputs_link
+from .inputs import sheet_name as inputs_sheet
 from .core import Cells, absolute
 from .network import weight_bars
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
@@ -147,6 +148,8 @@ class StepSheet:
                            order=msg("overview.shuffled" if cfg.shuffle else "overview.in_order")))
         elif self.step.given and self.epoch != detail[0]:
             out.append(msg("notes.data_later", first=label(detail[0])))
+        if self.step.given and "X" in self.step.results and has_inputs(book):  # standardised on the Inputs sheet
+            out.append(msg("inputs.note", sheet=inputs_sheet(book)))
         if self.book.exercise and not self.step.given:  # first: what to do, and that a blank counts as 0
             out.insert(0, msg("notes.assessment" if self.book.assessment else "notes.exercise"))
         return out
@@ -339,6 +342,9 @@ class StepSheet:
                     origin = book.result_block(producer, b.name)
                     target = (book.sheet_name(self.epoch, producer), xl_rowcol_to_cell(origin.top, origin.left))
                 self.cells.link(b.top, b.left, *target, b.caption, st.caption_link)
+            elif b.name == "X" and step.given and has_inputs(book):  # X comes from the Inputs sheet
+                self.put_text(b.top, b.left, b.caption, st.caption)
+                self.cells.link(b.top, b.left, inputs_sheet(book), "A1", b.caption, st.caption_link)
             else:
                 self.put_text(b.top, b.left, b.caption, st.caption)
                 if b.role == "out":
