@@ -49,7 +49,7 @@ def test_a_batched_run_of_ten_thousand_rows_is_sized_by_its_batch(box):
                 "--detail", "1.1,1.2,1.3,1.4,1.5", "-o", "big.xlsx")
     assert r.returncode == 0 and r.stderr == "", r.stderr  # no refusal, no size warning
     written = cells_written(box.work / "big.xlsx")
-    assert abs(size.cells - written) / written < 0.1, (size.cells, written)  # 150,651 of 162,175
+    assert abs(size.cells - written) / written < 0.1, (size.cells, written)  # 160,672 of 162,175 at 10 epochs
 
 
 @pytest.mark.parametrize("batch,detail", [(16, ["1.1", "1.2"]), (100, ["1.1"]), (None, [1])])
