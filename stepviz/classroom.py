@@ -81,10 +81,10 @@ class Course:
         shapes = base.network.shapes(len(base.X))
         init = {p: rng.uniform(size=shapes[p]) for p in base.network.parameters()}
         init = {p: init[p] for p in initial_parameters(base)}  # the seed's order
-        X = base.X
+        X = base.raw  # in the data's units (standardised again by with_inputs when the config is)
         if self.vary_data:
-            X = np.round(base.X + rng.uniform(-0.5, 0.5, size=base.X.shape), 1)
-        return dataclasses.replace(base, init=init, X=X, exercise=True, assessment=self.mode == "assessment",
+            X = np.round(base.raw + rng.uniform(-0.5, 0.5, size=base.X.shape), 1)
+        return dataclasses.replace(base.with_inputs(X), init=init, exercise=True, assessment=self.mode == "assessment",
                                    student=(student.id, student.name), inputs=())
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import is_number, load_data, matrix, read_text
+from .data import is_number, load_data, matrix, read_text, standardize
 from .errors import ConfigError, StepvizError  # noqa: F401  (re-exported)
 from .steps import Network
 from .text import templates  # noqa: F401  (re-exported: presets and catalogs share it)
@@ -22,7 +22,8 @@ from .text import templates  # noqa: F401  (re-exported: presets and catalogs sh
 
 # key -> default; "..." marks keys without a default
 SCHEMA: dict[str, dict] = {
-    "data": {"X": None, "y": None, "csv": None, "target": None, "predict": None, "classes": None},
+    "data": {"X": None, "y": None, "csv": None, "target": None, "predict": None, "classes": None,
+             "standardize": False},
     "network": {"hidden": [3], "bias": True, "train_bias": True, "loss": "error",
                 "activation": "sigmoid", "output": None},
     "training": {"lr": 0.1, "epochs": 5000, "seed": 0, "optimizer": "gd", "momentum": 0.9,
@@ -73,6 +74,30 @@ class Config:
     map_inputs: tuple[int, int] | None = None
     assessment: bool = False  # with exercise: no check and no answer in the file (stepviz class)
     student: tuple[str, str] | None = None  # (id, name) of a class's workbook (stepviz class)
+    # data.standardize: X is (raw − mean) / sd column by column; raw_X the data as read (None:
+    # not standardised), mean and sd per column. predict stays in the data's units.
+    raw_X: np.ndarray | None = None
+    mean: np.ndarray | None = None
+    sd: np.ndarray | None = None
+
+    @property
+    def raw(self) -> np.ndarray:
+        """The inputs in the data's own units (what the learner reads): X unless standardised."""
+        return self.X if self.raw_X is None else self.raw_X
+
+    def with_inputs(self, raw: np.ndarray) -> "Config":
+        """This configuration with other inputs in the data's units (standardised again, with
+        their own means and deviations, when this one is)."""
+        import dataclasses
+
+        if self.raw_X is None:
+            return dataclasses.replace(self, X=raw)
+        X, mean, sd = standardize(raw, input_names(raw.shape[1], self.x_labels))
+        return dataclasses.replace(self, X=X, raw_X=raw, mean=mean, sd=sd)
+
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        """Inputs in the data's units as the network reads them (standardised when it is)."""
+        return X if self.raw_X is None else (X - self.mean) / self.sd
 
     @property
     def batch(self) -> int:
@@ -231,6 +256,10 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     X, y, x_labels, y_labels, csv_path, classes = load_data(get, folder)
     if csv_path is not None:
         inputs = (*inputs, csv_path)
+    scaled = {}
+    if _bool(get("standardize"), "data.standardize"):
+        X_std, mean, sd = standardize(X, input_names(X.shape[1], x_labels))
+        scaled = {"raw_X": X, "mean": mean, "sd": sd}
     predict = None
     if get("predict") is not None:
         predict = matrix(get("predict"), "data.predict")
@@ -364,7 +393,11 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     catalog(lang)
     exercise = _bool(get("exercise"), "workbook.exercise")
     about = _about(get, network)
-    map_inputs = _map(get("map"), X.shape[1], x_labels, y_labels)
+    map_inputs = _map(get("map"), X.shape[1], x_labels, y_labels, classes)
+    if map_inputs is not None:  # its axes can be drawn (a ConfigError before any training)
+        from .maps import axis
+        for c in map_inputs:
+            axis(X[:, c], name=f"column {input_names(X.shape[1], x_labels)[c]!r}")
 
     warnings = []
     fn = ACTIVATIONS["sigmoid" if shown_output == "softmax" else shown_output]  # softmax's range is sigmoid's
@@ -372,14 +405,14 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
         outside = y[(y < fn.low) | (y > fn.high)]
         warnings.append(f"data.y: {outside.size} target(s) outside the range of {activation} "
                         f"[{fn.low:g}, {fn.high:g}] (e.g. {outside.flat[0]:g}); the output can never reach them")
-    return Config(X=X, y=y, network=network, lr=float(lr), epochs=int(epochs), seed=int(seed),
+    return Config(X=X if not scaled else X_std, y=y, network=network, lr=float(lr), epochs=int(epochs), seed=int(seed),
                   init=init, detail=epochs_detailed, focus=(focus[0], focus[1]),
                   history_every=int(every), decimals=decimals, lang=lang, exercise=exercise, about=about,
                   **hyper,
                   predict=predict, name=name,
                   x_labels=x_labels, y_labels=y_labels, classes=classes, batch_size=batch_size, shuffle=shuffle,
                   warnings=tuple(warnings), inputs=inputs,
-                  map_inputs=map_inputs)
+                  map_inputs=map_inputs, **scaled)
 
 
 
@@ -444,7 +477,7 @@ def input_names(d: int, x_labels) -> tuple[str, ...]:
     return tuple(x_labels) if x_labels else tuple(f"x{j + 1}" for j in range(d))
 
 
-def _map(value, d: int, x_labels, y_labels) -> tuple[int, int] | None:
+def _map(value, d: int, x_labels, y_labels, classes: bool = False) -> tuple[int, int] | None:
     """workbook.map: the two input columns the Map sheet draws. Two inputs: both, by default;
     more: only when named; ``[]`` turns the map off."""
     if value is None:
@@ -456,7 +489,7 @@ def _map(value, d: int, x_labels, y_labels) -> tuple[int, int] | None:
     if not value:
         return None
     for v in value:
-        if y_labels and v in y_labels:
+        if v not in names and y_labels and v in y_labels and not classes:  # not a class label named like it
             raise ConfigError(f"workbook.map: {v!r} is a target column; name two input columns: {', '.join(names)}")
         if v not in names:
             raise ConfigError(f"workbook.map: no input column {v!r}; input columns: {', '.join(names)}")

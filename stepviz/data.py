@@ -115,10 +115,23 @@ def read_csv(name, target, folder: Path | None, classes: bool = False):
     return (values[:, xi], values[:, ti], tuple(header[j] for j in xi), tuple(target), path, False)
 
 
+def standardize(X: np.ndarray, names) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(X − mean) / sd`` column by column, with each column's mean and (population) standard
+    deviation: ``(standardised X, mean, sd)``, as the Inputs sheet computes them with AVERAGE
+    and STDEVP. A constant column has no deviation to divide by: a ConfigError."""
+    mean = X.mean(axis=0)
+    sd = X.std(axis=0)
+    for j, v in enumerate(sd):
+        if not v > 0 or not np.isfinite(v):
+            raise ConfigError(f"data.standardize: column {names[j]!r} has the same value in every sample, "
+                              "no spread to divide by; remove it or set standardize = false")
+    return (X - mean) / sd, mean, sd
+
+
 def one_hot(labels: list[str], where: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """Class labels as one-hot rows, one column per class in sorted order (numbers by value
     when every label is a number, else as text): ``(y, class names)``."""
-    names = sorted(set(labels), key=lambda v: (float(v), v) if all(NUMBER.fullmatch(l) for l in set(labels)) else v)
+    names = sorted(set(labels), key=_by_value if all(NUMBER.fullmatch(l) for l in set(labels)) else None)
     if len(names) < 2:
         raise ConfigError(f"{where}: every sample has the class {names[0]!r}; a classifier needs at least two classes")
     if len(names) > 255:
@@ -127,6 +140,14 @@ def one_hot(labels: list[str], where: str) -> tuple[np.ndarray, tuple[str, ...]]
     y = np.zeros((len(labels), len(names)))
     y[np.arange(len(labels)), [index[l] for l in labels]] = 1.0
     return y, tuple(names)
+
+
+def _by_value(label: str) -> tuple[bool, float, str]:
+    """The sort key of a numeric class label: by value, labels of no value (nan) last, ties
+    (1 and 1.0) by their text. float('nan') compares false with everything: sorted by it, the
+    classes' order would follow the set's, which changes from one process to the next."""
+    v = float(label)
+    return (math.isnan(v), 0.0 if math.isnan(v) else v, label)
 
 
 def _records(path: Path, text: str) -> list[tuple[int, list[str]]]:

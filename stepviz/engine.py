@@ -97,11 +97,28 @@ class Run:
         """The Map sheet's picture of the network after ``epoch``'s update (default: after
         training) as a matplotlib figure: the output over the plane of the two map inputs and,
         with ``hidden``, each hidden unit's activation; the same numbers as the sheet's grids."""
+        from .errors import expect
+
+        expect(epoch is None or isinstance(epoch, (int, str)) and not isinstance(epoch, bool), "show_map",
+               'an epoch (a whole number, "epoch.batch" or None) as epoch', epoch)
+        expect(isinstance(hidden, bool), "show_map", "True or False as hidden", hidden)
         return _drawing("maps", "figure")(self, epoch, hidden)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Outputs of the trained network (parameters after the last update) for new inputs."""
-        return forward(self.steps, self.params, X)
+        """Outputs of the trained network (parameters after the last update) for new inputs in
+        the data's units (standardised as the training data was, with data.standardize): one
+        row per sample, as many columns as the data's inputs (a single sample may be a flat
+        list)."""
+        from .errors import ArgumentError
+
+        d = self.config.X.shape[1]
+        try:
+            A = np.array(X, dtype=np.float64, ndmin=2)
+        except (TypeError, ValueError):
+            raise ArgumentError(f"predict: expected rows of {d} numbers as X, got {type(X).__name__}") from None
+        if A.ndim != 2 or A.shape[1] != d or not A.size:
+            raise ArgumentError(f"predict: expected rows of {d} numbers as X, got shape {np.shape(X)}")
+        return forward(self.steps, self.params, self.config.prepare(A))
 
     def records(self):
         """(epoch, step, name, array) in Trace order."""

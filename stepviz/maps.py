@@ -30,7 +30,8 @@ class MapError(StepvizError):
 class Plane:
     """The grid a map covers. ``xs``: the values of input ``columns[0]`` from left to right;
     ``ys``: those of ``columns[1]`` from top to bottom (highest first, as a chart's y axis);
-    ``means``: every input's mean over the samples, where the other inputs are held."""
+    ``means``: every input's mean over the samples, where the other inputs are held. All in
+    the data's units (``Config.raw``): standardised inputs are the network's business."""
 
     columns: tuple[int, int]
     names: tuple[str, str]
@@ -52,21 +53,40 @@ class Plane:
         return [(int(np.abs(self.ys - x[b]).argmin()), int(np.abs(self.xs - x[a]).argmin())) for x in X]
 
 
-def axis(values: np.ndarray, descending: bool = False) -> np.ndarray:
+STEPS = (1, 1.2, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8, 10)  # a round step: one of these times 10^k
+# a column spanning less than this share of its size (or than TINY) is drawn as constant:
+# its digits are rounding, and a step of 5e-324 / 24 is no number at all
+FLAT, TINY = 1e-12, 1e-200
+
+
+def axis(values: np.ndarray, descending: bool = False, name: str = "the column") -> np.ndarray:
     """GRID evenly spaced points covering the values' range plus MARGIN on each side (a constant
-    column: ±0.5), the step a round number (1, 2, 2.5 or 5 times a power of ten), so the axis
-    labels read 0, 0.05, 0.1, … rather than 0.0465, 0.127, …"""
+    column: ±0.5, or ±10 % of its value beyond 5), the step a round number (STEPS), so the axis
+    labels read 0, 0.3, 0.6, … rather than 0.0465, 0.127, …; a ConfigError for a column too
+    wide for floating-point arithmetic."""
+    from .errors import ConfigError
+
     lo, hi = float(values.min()), float(values.max())
-    pad = MARGIN * (hi - lo) if hi > lo else 0.5
-    lo, hi = lo - pad, hi + pad
-    power = 10.0 ** np.floor(np.log10((hi - lo) / (GRID - 1)))
-    for m in (1, 2, 2.5, 5, 10, 20, 25, 50):
-        step = m * power
-        start = np.floor(((lo + hi) / 2 - step * (GRID - 1) / 2) / step + 1e-9) * step
-        if start <= lo + 1e-9 * step and start + step * (GRID - 1) >= hi - 1e-9 * step:
-            break
-    decimals = max(0, 2 - int(np.floor(np.log10(step))))
-    out = np.round(start + step * np.arange(GRID), decimals) + 0.0  # 0, not -0 or 1.4E-17
+    with np.errstate(all="ignore"):
+        span = hi - lo
+        if not span > max(TINY, FLAT * max(abs(lo), abs(hi))):
+            mid = (lo + hi) / 2
+            lo, hi = mid - max(0.5, abs(mid) / 10), mid + max(0.5, abs(mid) / 10)
+        else:
+            lo, hi = lo - MARGIN * span, hi + MARGIN * span
+        power = 10.0 ** np.floor(np.log10((hi - lo) / (GRID - 1)))
+        for m in STEPS + tuple(10 * s for s in STEPS[1:]):
+            step = m * power
+            start = np.floor(((lo + hi) / 2 - step * (GRID - 1) / 2) / step + 1e-9) * step
+            if start <= lo + 1e-9 * step and start + step * (GRID - 1) >= hi - 1e-9 * step:
+                break
+        out = None
+        if np.isfinite(step) and step > 0 and np.isfinite(start):
+            decimals = max(0, 2 - int(np.floor(np.log10(step))))
+            out = np.round(start + step * np.arange(GRID), decimals) + 0.0  # 0, not -0 or 1.4E-17
+    if out is None or not np.isfinite(out).all() or not (np.diff(out) > 0).all():
+        raise ConfigError(f"workbook.map: {name} spans {float(values.min()):.3g} to {float(values.max()):.3g}, too "
+                          "wide a range to draw a map of; scale it (or name other columns, or [] for no map)")
     return out[::-1].copy() if descending else out
 
 
@@ -78,8 +98,9 @@ def plane(config) -> Plane | None:
 
     a, b = config.map_inputs
     names = input_names(config.X.shape[1], config.x_labels)
-    return Plane((a, b), (names[a], names[b]), axis(config.X[:, a]), axis(config.X[:, b], descending=True),
-                 config.X.mean(axis=0))
+    raw = config.raw  # the axes in the data's units, also when the network reads them standardised
+    return Plane((a, b), (names[a], names[b]), axis(raw[:, a], name=names[a]),
+                 axis(raw[:, b], descending=True, name=names[b]), raw.mean(axis=0))
 
 
 def layers(steps) -> list[tuple[object, object]]:
@@ -101,7 +122,7 @@ def grids(run, params: dict, where: Plane) -> dict[str, np.ndarray]:
     """Every value of the forward pass over the plane, by name, shaped (GRID, GRID, units)."""
     from .engine import forward_values
 
-    values = forward_values(run.steps, params, where.points())
+    values = forward_values(run.steps, params, run.config.prepare(where.points()))
     n = len(where.ys), len(where.xs)
     return {k: v.reshape(*n, v.shape[1]) for k, v in values.items() if k not in params and k != "X"}
 
@@ -131,6 +152,10 @@ def update_of(run, epoch) -> int:
             raise MapError(f"update {epoch} was not detailed; detailed: {', '.join(map(run.label, run.detail))} "
                            "(workbook.detail)")
         return u
+    if isinstance(epoch, str) and not (epoch.isascii() and epoch.strip().isdigit() and len(epoch) < 20):
+        from .errors import ArgumentError
+
+        raise ArgumentError(f'show_map: expected an epoch (a whole number, "epoch.batch" or None), got {epoch[:40]!r}')
     return int(epoch) * cfg.batches
 
 
@@ -214,7 +239,7 @@ def figure(run, epoch: int | None = None, hidden: bool = True):
     cmap = LinearSegmentedColormap.from_list("stepviz", ["#" + LOW, "#" + MID, "#" + HIGH])
     extent = (where.xs[0], where.xs[-1], where.ys[-1], where.ys[0])
     a, b = where.columns
-    X, y = run.config.X, run.config.y
+    X, y = run.config.raw, run.config.y
     when = f"after epoch {epoch}" if epoch is not None else f"after training ({run.config.epochs} epochs)"
     if isinstance(epoch, str) and "." in epoch:
         when = f"after update {epoch} (epoch.batch)"

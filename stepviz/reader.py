@@ -34,7 +34,9 @@ MAX_OTHER_PART = 64 * 2**20
 # 13 values of at most 255 characters (~4 KB of XML).
 MAX_PART = {"docProps/custom.xml": 2**20}
 MAX_HEADER_ROW = 1_048_576  # history_header names a row of the sheet
-STEP_SHEET = re.compile(r"^\d+(?:\.\d+)?\.\d{2,} ")  # 1.03 ..., with mini-batches 1.2.03 ...
+# 1.03 ..., with mini-batches 1.2.03 ...; at most 31 characters (Excel's): a longer name, with
+# thousands of digits, is no sheet stepviz wrote (and more digits than int() converts)
+STEP_SHEET = re.compile(r"^(?=.{1,31}$)\d+(?:\.\d+)?\.\d{2,} ", re.DOTALL)
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
@@ -201,17 +203,29 @@ def step_sheet(path, epoch: int, step: int) -> tuple[str, str] | None:
     except Exception as e:  # openpyxl reads every part it knows (custom.xml too): errors differ
         raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
     try:
-        batches = next((int(p.value) for p in wb.custom_doc_props.props if p.name == "stepviz_batches"), 1)
+        batches = _batches(path, next((p.value for p in wb.custom_doc_props.props if p.name == "stepviz_batches"), 1))
         prefix = f"{_label(epoch, batches)}.{step:02d} "
         name = next((n for n in wb.sheetnames if n.startswith(prefix)), None)
         if name is None:
             return None
         words = next(wb[name].iter_rows(min_row=2, max_row=2, max_col=1, values_only=True), [None])[0]
         return name, words if isinstance(words, str) else ""
+    except NotAWorkbookError:
+        raise
     except Exception as e:
         raise NotAWorkbookError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
     finally:
         wb.close()
+
+
+def _batches(path, value) -> int:
+    """The stepviz_batches property: updates per epoch, a whole number from 1 (NotAWorkbookError
+    for anything else: the workbook was edited)."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit() and len(text) <= 9 and int(text) >= 1):
+        raise NotAWorkbookError(f"{path}: its document property stepviz_batches is {text[:40]!r}, not a whole "
+                                "number of batches; the workbook was edited or damaged")
+    return int(text)
 
 
 def _label(update: int, batches: int) -> str:
@@ -254,7 +268,9 @@ def inspect(path) -> dict:
     if props.get("exercise") != "true":  # an exercise workbook has no History and Trace
         expected += [props.get("history_sheet", "History"), "Trace"]
     problems = [f"missing sheet {s}" for s in expected if s not in names]
-    batches = int(props.get("batches", 1))  # mini-batches: a sheet is named epoch.batch.step
+    problems += [f"a sheet named {n[:12]}… ({len(n):,} characters) is no step sheet stepviz writes (at most 31)"
+                 for n in names if len(n) > 31 and re.match(r"\d+(?:\.\d+)?\.\d{2,} ", n)]
+    batches = _batches(path, props.get("batches", 1))  # mini-batches: a sheet is named epoch.batch.step
     epochs = sorted({_update(n, batches) for n in steps})
     values = missing = 0
     if "Trace" in names:

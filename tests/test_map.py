@@ -90,13 +90,15 @@ def layer_key(run, name: str) -> str:
 
 
 def points(run, m) -> np.ndarray:
-    """The inputs of each cell of a map, from its axes as the sheet shows them."""
+    """The inputs of each cell of a map, from its axes as the sheet shows them (in the data's
+    units; with data.standardize as the network reads them: (x − mean) / sd of the data)."""
     cfg = run.config
     a, b = cfg.map_inputs
-    X = np.tile(cfg.X.mean(axis=0), (625, 1))
+    raw = cfg.X if cfg.raw_X is None else cfg.raw_X
+    X = np.tile(raw.mean(axis=0), (625, 1))
     X[:, a] = np.tile(m["xs"], 25)
     X[:, b] = np.repeat(m["ys"], 25)
-    return X
+    return X if cfg.raw_X is None else (X - raw.mean(axis=0)) / raw.std(axis=0)
 
 
 def expected(run, params, m) -> np.ndarray:

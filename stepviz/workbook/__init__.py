@@ -12,6 +12,8 @@ from pathlib import Path
 from .core import Book, WorkbookError
 from ..text import Messages
 from .history import HEADER, write_history
+from .inputs import has_inputs, write_inputs
+from .inputs import sheet_name as inputs_name
 from .limits import MAX_COLS, MAX_FORMULA, MAX_ROWS, WARN_CELLS, Estimate, check_grid, estimate
 from .output import IN_MEMORY_CELLS, check_destination, write_file
 from .map_sheet import has_map, sheet_name as map_name, write_map
@@ -38,11 +40,14 @@ def write_sheets(run, wb, progress=None):
     if key is not run:
         book.key = key
     overview = wb.add_worksheet(book.overview)
+    inputs = wb.add_worksheet(inputs_name(book)) if has_inputs(book) else None  # the preprocessing step
     sheets = [(e, s, wb.add_worksheet(book.sheet_name(e, s))) for e in run.detail for s in run.steps]
     board = wb.add_worksheet(map_name(book)) if has_map(book) else None
     history = None if book.exercise else wb.add_worksheet(book.history)
     trace = None if book.exercise else wb.add_worksheet("Trace")
     write_overview(book, overview)
+    if inputs is not None:
+        write_inputs(book, inputs)
     for e, s, ws in sheets:
         write_step(book, ws, e, s)
         if progress:

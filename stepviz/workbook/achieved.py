@@ -282,9 +282,12 @@ def _after(sheet) -> None:
     labels = [msg(k) for k in keys]
     places = _places(book, sheet.step, keys, LEFT)
     assert (r + 2, places[1]) == after_cell(book)
+    loss_step = next(s for s in book.run.steps if "loss" in s.results)
     for c, label in zip(places, labels):
         sheet.put_text(r + 1, c, label, st.caption)
-    loss_step = next(s for s in book.run.steps if "loss" in s.results)
+    origin = book.result_block(loss_step, "loss")  # read from the loss's sheet: its caption links there
+    sheet.cells.link(r + 1, places[0], book.sheet_name(epoch, loss_step), xl_rowcol_to_cell(origin.top, origin.left),
+                     labels[0], st.caption_link)
     before = float(book.run.value(epoch, loss_step.number, "loss")[0, 0])
     after = after_value(book, epoch)
     fmt = significant([before, after], 5)

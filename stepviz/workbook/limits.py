@@ -45,7 +45,9 @@ def estimate(config) -> Estimate:
     from .lines import arithmetic
 
     net = config.network
-    plan = Plan(config, net.steps(), net.shapes(len(config.X)))
+    # the step sheets and the Trace hold one batch's rows (all samples without mini-batches);
+    # the History and the Overview every sample's output
+    plan = Plan(config, net.steps(), net.shapes(config.batch))
     book = Book(plan, None)
     n_detail = len(config.detail)
     cells = formulas = 0
@@ -92,7 +94,7 @@ def estimate(config) -> Estimate:
     values = sum(shapes[r][0] * shapes[r][1] for s in plan.steps for r in s.results)
     check_grid(1 + n_detail * values, 6, "the Trace sheet", "detail fewer epochs (workbook.detail)")
     hist_rows = history_rows(config.epochs, config.history_every)
-    hist_cols = 2 + shapes["output"][0] * shapes["output"][1] + sum(
+    hist_cols = 2 + len(config.X) * shapes["output"][1] + sum(
         shapes[p][0] * shapes[p][1] for p in net.parameters())
     check_grid(20 + hist_rows, hist_cols, "the training history sheet",
                "raise workbook.history_every" if hist_rows >= MAX_ROWS else "use smaller layers or fewer samples")
@@ -100,8 +102,11 @@ def estimate(config) -> Estimate:
         len(plan.steps) + 1)
     check_grid(overview_rows, 2 * shapes["y"][1] + 2, "the Overview sheet", "use fewer samples")
     if not config.exercise:
-        cells += 6 * (1 + n_detail * values) + hist_rows * hist_cols
+        cells += 6 * (1 + n_detail * values) + (hist_rows + 1) * hist_cols  # and its header row
     cells += overview_rows * 3
+    if config.raw_X is not None:  # the Inputs sheet: raw and standardised values, means and deviations
+        cells += 2 * config.X.size + len(config.X) + 2 * config.X.shape[1]
+        formulas += config.X.size + 2 * config.X.shape[1]
     if config.map_inputs is not None and not config.exercise:  # the Map sheet: two sections of formulas
         from ..maps import GRID, SNAPSHOTS
         maps = sum(net.hidden) + net.outputs
@@ -112,7 +117,8 @@ def estimate(config) -> Estimate:
         raise WorkbookError(f"the workbook would have about {cells:,} cells, stepviz writes at most "
                             f"{MAX_CELLS:,}; raise workbook.history_every, detail fewer epochs or use "
                             "fewer samples")
-    return Estimate(1 + n_detail * len(plan.steps) + (0 if config.exercise else 2), cells, formulas,
+    return Estimate(1 + n_detail * len(plan.steps) + (0 if config.exercise else 2) + (config.raw_X is not None),
+                    cells, formulas,
                     train_seconds(config))
 
 
@@ -153,18 +159,27 @@ def history_rows(epochs: int, every: int) -> int:
 
 def train_seconds(config) -> float:
     """Training time from the network's size, measured on the project's 2-core machine: about
-    0.7 µs per numpy call, 1.3 ns per recorded value (20 ns once an epoch's values outgrow the
-    CPU caches) and 0.5 ns per multiply-add of the forward pass, per epoch."""
+    0.7 µs per numpy call, 1.3 ns per recorded value (20 ns once an update's values outgrow the
+    CPU caches) and 0.5 ns per multiply-add of the forward pass, per update. Mini-batches: an
+    update computes one batch's rows, and a recorded epoch adds a forward pass over every sample
+    (its loss for the History); copying a batch's rows of X and y costs about 35 µs."""
     net = config.network
     steps = net.steps()
-    shapes = net.shapes(len(config.X))
-    values = sum(shapes[r][0] * shapes[r][1] for s in steps for r in s.results)
     sizes = (net.inputs, *net.hidden, net.outputs)
-    macs = sum(len(config.X) * a * b for a, b in zip(sizes, sizes[1:]))
+
+    def one(rows: int, calls: int, record: bool) -> float:
+        shapes = net.shapes(rows)
+        values = sum(shapes[r][0] * shapes[r][1] for s in steps for r in s.results) if record else \
+            rows * sum(sizes[1:])
+        macs = sum(rows * a * b for a, b in zip(sizes, sizes[1:]))
+        return 0.7e-6 * calls + (1.3e-9 if values < 1_000_000 else 20e-9) * values + 0.5e-9 * macs
+
     calls = sum(len(s.computes) for s in steps)
-    # mini-batches: the calls run once per batch, and once more for the epoch's loss on all samples
-    updates = config.batches + (1 if config.batches > 1 else 0)
-    epoch = 0.7e-6 * calls * updates + (1.3e-9 if values < 1_000_000 else 20e-9) * values + 0.5e-9 * macs
+    epoch = config.batches * one(config.batch, calls, True)
+    if config.batches > 1:  # each update copies its batch's rows of X and y; a recorded epoch
+        epoch += config.batches * 35e-6  # computes the loss over all samples
+        recorded = history_rows(config.epochs, config.history_every) / config.epochs
+        epoch += recorded * one(len(config.X), calls // 2, False)
     return config.epochs * epoch
 
 

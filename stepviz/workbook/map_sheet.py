@@ -26,6 +26,9 @@ from ..display import shown
 from ..maps import (GRID, HIGH, LOW, MID, grids, layers, output_activation, parameters_after, plane, snapshots,
                     unit_title, value_range)
 from ..terms import Cell, Dot, Fn, Neg, Op2, excel
+from .inputs import has_inputs
+from .inputs import link as inputs_link
+from .inputs import stat as inputs_stat
 from .core import Cells
 
 LABEL, VALUE = 1, 2  # the parameter list's columns
@@ -92,7 +95,7 @@ class MapSheet:
         self.hide = add({"num_format": ";;;"})  # the colour is the picture; the value is in the cell
         self.marks: dict[str, object] = {}  # a format per target shown
         self.samples: dict[tuple[int, int], int] = {}  # grid cell -> the first sample nearest to it
-        for k, ij in enumerate(self.plane.nearest(self.cfg.X)):
+        for k, ij in enumerate(self.plane.nearest(self.cfg.raw)):
             self.samples.setdefault(ij, k)
         self.axis_top = add({"rotation": 90, "font_size": 8, "font_color": caption, "align": "center",
                              "num_format": shown(self.plane.xs, 2).num_format})
@@ -212,9 +215,12 @@ class MapSheet:
             if c in self.plane.columns:
                 continue
             self.cells.text(row, LABEL, self.msg("map.mean", name=names[c]))
-            v = float(self.plane.means[c])
+            v = float(cfg.X[:, c].mean())  # in the units the network reads (standardised: about 0)
             fmt = self.st.cell("link" if live else "trained", shown([v], cfg.decimals).num_format)
-            if live:
+            if live and has_inputs(book):  # the standardised column of every sample
+                first, last = (inputs_link(book, k, c)[1:] for k in (0, len(cfg.X) - 1))
+                self.cells.put(row, VALUE, "formula", f"=AVERAGE({first}:{last.split('!')[1]})", fmt, v)
+            elif live:
                 step = book.producer("X")
                 block = book.result_block(step, "X")
                 first, last = block.cell(0, c), block.cell(block.shape[0] - 1, c)
@@ -228,12 +234,15 @@ class MapSheet:
         return out
 
     def input_cell(self, c, mr, mc, i, j, means) -> str:
+        """What the first layer reads of input c at the map's point (i, j): an axis cell (in the
+        data's units; standardised there as the Inputs sheet does) or the input's mean."""
         a, b = self.plane.columns
-        if c == a:
-            return xl_rowcol_to_cell(mr + 1, mc + 1 + j, True, False)
-        if c == b:
-            return xl_rowcol_to_cell(mr + 2 + i, mc, False, True)
-        return means[c]
+        if c not in (a, b):
+            return means[c]
+        cell = xl_rowcol_to_cell(mr + 1, mc + 1 + j, True, False) if c == a else xl_rowcol_to_cell(mr + 2 + i, mc, False, True)
+        if not has_inputs(self.book):
+            return cell
+        return f"(({cell}-{inputs_stat(self.book, 'mean', c)})/{inputs_stat(self.book, 'sd', c)})"
 
     def _caption(self, name, u, units) -> str:
         p = self.plane

@@ -76,12 +76,14 @@ def _diagram(book, ws, cells, r, sizes, weights, where, epoch):
     chart = book.wb.add_chart({"type": "scatter", "subtype": "straight"})
     row = r
     largest = max(float(np.abs(run.value(epoch, book.last[w].number, w)).max()) for w in weights) or 1.0
+    top = (max(sizes) - 1) / 2 + 0.5
+    marks = label_points(sizes, at, top)
     for layer, w in enumerate(weights):
         value = run.value(epoch, book.last[w].number, w)
         for i, j in np.ndindex(value.shape):
             (x0, y0), (x1, y1) = at(layer, i), at(layer + 1, j)
-            # the label's point: a quarter of the way, where the edges of one node are apart
-            for k, (x, y) in enumerate(((x0, y0), (x0 + (x1 - x0) / 4, y0 + (y1 - y0) / 4), (x1, y1))):
+            t = marks[(layer, i, j)]  # the label's point: where it is clear of the other labels and edges
+            for k, (x, y) in enumerate(((x0, y0), (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t), (x1, y1))):
                 cells.put(row + k, col, "number", x)
                 cells.put(row + k, col + 1, "number", y)
             v = float(value[i, j])
@@ -119,12 +121,63 @@ def _diagram(book, ws, cells, r, sizes, weights, where, epoch):
     chart.set_title({"none": True})
     chart.set_legend({"none": True})
     chart.set_x_axis({"visible": False, "min": -0.3, "max": len(sizes) - 0.7, "major_gridlines": {"visible": False}})
-    top = (max(sizes) - 1) / 2 + 0.5
     chart.set_y_axis({"visible": False, "min": -top, "max": top, "major_gridlines": {"visible": False}})
     chart.show_hidden_data()
-    chart.set_size({"width": 520, "height": 300})
+    chart.set_size({"width": WIDTH, "height": HEIGHT})
     ws.set_column(col, col + 2, None, None, {"hidden": True})
     ws.insert_chart(r, 3, chart, {"x_offset": 8, "y_offset": 4})
+
+
+WIDTH, HEIGHT = 520, 300  # the diagram, in pixels
+LABEL_BOX = 30, 14  # a weight's label ("-0.10" in 7 pt) in pixels, drawn above its point
+TRIES = tuple(k / 20 for k in range(3, 18))  # where along its edge a label may sit: 15 % … 85 %
+
+
+def pixels(sizes, top):
+    """(x, y) of the diagram in pixels of its plot area (about the chart less 20 px a side)."""
+    w, h = WIDTH - 40, HEIGHT - 40
+    return lambda x, y: ((x + 0.3) / (len(sizes) - 0.4) * w, (top - y) / (2 * top) * h)
+
+
+def label_points(sizes, at, top) -> dict[tuple[int, int, int], float]:
+    """For each edge (layer, i, j), how far along it (0: its source, 1: its target) its label
+    sits: of TRIES, a point whose label box touches no label placed before it, then crosses the
+    fewest other edges (a label on a crossing reads as the other edge's), then is farthest from
+    them."""
+    px = pixels(sizes, top)
+    edges = [(layer, i, j) for layer in range(len(sizes) - 1) for i in range(sizes[layer]) for j in range(sizes[layer + 1])]
+    ends = {e: (px(*at(e[0], e[1])), px(*at(e[0] + 1, e[2]))) for e in edges}
+    placed, out = [], {}
+    w, h = LABEL_BOX
+
+    def on(e, t):
+        (x0, y0), (x1, y1) = ends[e]
+        return x0 + (x1 - x0) * t, y0 + (y1 - y0) * t - h / 2 - 2  # the box's middle, above the point
+
+    def apart(p, q):  # > 1: the two boxes do not touch
+        return max(abs(p[0] - q[0]) / w, abs(p[1] - q[1]) / h)
+
+    def gap(p, e):  # pixels from the box's middle to edge e
+        (x0, y0), (x1, y1) = ends[e]
+        d = np.array([x1 - x0, y1 - y0])
+        u = min(1.0, max(0.0, float(np.dot(np.array(p) - (x0, y0), d) / np.dot(d, d))))
+        return float(np.hypot(*(np.array(p) - (x0 + u * d[0], y0 + u * d[1]))))
+
+    def crossed(p, e):  # other edges through the box (a point every 2 px along each)
+        (x0, y0), (x1, y1) = ends[e]
+        t = np.linspace(0, 1, int(np.hypot(x1 - x0, y1 - y0) / 2) + 2)
+        xs, ys = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
+        return bool(np.any((np.abs(xs - p[0]) < w / 2 + 1) & (np.abs(ys - p[1]) < h / 2 + 1)))
+
+    for e in edges:
+        def score(t):
+            p = on(e, t)
+            clear = min([apart(p, q) for q in placed] + [2.0])
+            hits = sum(crossed(p, f) for f in edges if f != e)
+            return clear > 1.05, -hits, min(clear, 1.6), min([gap(p, f) for f in edges if f != e] + [h]), -abs(t - 0.3)
+        out[e] = max(TRIES, key=score)
+        placed.append(on(e, out[e]))
+    return out
 
 
 def first_update_text(book, key: str, update: int) -> str:

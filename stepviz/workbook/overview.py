@@ -7,6 +7,8 @@ from . import achieved
 from .core import Cells, absolute
 from .styles import ROLES
 from .layout import text_width
+from .inputs import has_inputs
+from .inputs import sheet_name as inputs_name
 from .map_sheet import has_map, sheet_name
 from .network import first_update_text, write_network
 
@@ -50,6 +52,8 @@ def write_overview(book, ws) -> None:
     if cfg.batches > 1:  # mini-batches: one update per batch
         order = msg("overview.shuffled" if cfg.shuffle else "overview.in_order")
         rows.insert(4, ("batch_size", msg("overview.batches", size=cfg.batch, batches=cfg.batches, order=order)))
+    if has_inputs(book):  # standardised inputs: where they are computed
+        rows.insert(2, ("inputs", msg("inputs.setting", sheet=inputs_name(book))))
     if net.optimizer != "gd":  # plain gradient descent: the tutorial's, nothing to add
         rows += [("optimizer", msg("overview.optimizer_" + net.optimizer)),
                  *((name, getattr(cfg, name)) for name in net.constants()[1:])]
@@ -90,7 +94,11 @@ def write_overview(book, ws) -> None:
         loss_step = next(s for s in run.steps if "loss" in s.results)
         for e in detail:
             r += 1
-            cells.text(r, LABEL, msg("overview.live_loss", epoch=cfg.label(e)))
+            if cfg.batches > 1:  # an update is a batch: "loss in batch 1 of epoch 1"
+                epoch, batch = cfg.label(e).split(".")
+                cells.text(r, LABEL, msg("overview.live_loss_batch", epoch=epoch, batch=batch))
+            else:
+                cells.text(r, LABEL, msg("overview.live_loss", epoch=e))
             block = book.result_block(loss_step, "loss")
             value = float(run.value(e, loss_step.number, "loss")[0, 0])
             fmt = st.cell("link", shown([value], cfg.decimals + 2).num_format)
@@ -98,7 +106,7 @@ def write_overview(book, ws) -> None:
             if not achieved.enabled(book):
                 continue
             r += 1  # and the loss the update of that epoch gives, from its last sheet
-            cells.text(r, LABEL, msg("check.live_after", epoch=e))
+            cells.text(r, LABEL, msg("check.live_after", epoch=cfg.label(e)))
             after = achieved.after_value(book, e)
             cells.put(r, VALUE, "formula", "=" + absolute(book.sheet_name(e, run.steps[-1]), achieved.after_cell(book)),
                       st.cell("link", shown([after], cfg.decimals + 2).num_format), after)
@@ -128,6 +136,10 @@ def write_overview(book, ws) -> None:
         if has_map(book):
             cells.link(r + 2, LABEL, sheet_name(book), "A1", sheet_name(book), st.link)
             cells.text(r + 2, VALUE + 1, first_update_text(book, "map.map_about", detail[0]))
+    if has_inputs(book):  # the preprocessing step: the data as read, standardised
+        r += 1 if book.exercise else 3 + has_map(book)
+        cells.link(r, LABEL, inputs_name(book), "A1", inputs_name(book), st.link)
+        cells.text(r, VALUE + 1, msg("inputs.about"))
 
     width = max([text_width(msg(f"overview.{k}")) for k, _ in rows]
                 + [text_width(msg("check.h")), text_width(msg("check.live_after", epoch=detail[-1] if detail else 1))]) + 2

@@ -16,6 +16,9 @@ from ..display import shown
 from ..terms import I, J, Cell, Index, excel, is_array
 from ..tolerance import check_formula, tolerance_term
 from . import achieved
+from .inputs import has_inputs
+from .inputs import link as inputs_link
+from .inputs import sheet_name as inputs_sheet
 from .core import Cells, absolute
 from .network import weight_bars
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
@@ -145,6 +148,8 @@ class StepSheet:
                            order=msg("overview.shuffled" if cfg.shuffle else "overview.in_order")))
         elif self.step.given and self.epoch != detail[0]:
             out.append(msg("notes.data_later", first=label(detail[0])))
+        if self.step.given and "X" in self.step.results and has_inputs(book):  # standardised on the Inputs sheet
+            out.append(msg("inputs.note", sheet=inputs_sheet(book)))
         if self.book.exercise and not self.step.given:  # first: what to do, and that a blank counts as 0
             out.insert(0, msg("notes.assessment" if self.book.assessment else "notes.exercise"))
         return out
@@ -156,7 +161,7 @@ class StepSheet:
         first = self.epoch == detail[0]
         for p in self.lay.placed:
             block, name = p.result, p.result.name
-            fmt_role, link, plus = "input", None, ""
+            fmt_role, link, plus = "input", None, ""  # link: (update, step), or X's rows
             if name in book.carried:
                 if not first:
                     if self.epoch - 1 in detail:
@@ -169,14 +174,18 @@ class StepSheet:
                         link, plus = (self.epoch - 1, self.step), "+1"
                     else:
                         fmt_role = "trained"
+            elif name == "X" and has_inputs(book):  # standardised: the Inputs sheet's rows of this batch
+                link = book.run.batch_rows.get(self.epoch, range(block.shape[0]))
             elif not first and book.config.batches == 1:  # a batch has its own rows: numbers
                 link = (detail[0], self.step)
-            fmt = st.cell("link" if link else fmt_role, self.shown[block].num_format)
+            fmt = st.cell("link" if link is not None else fmt_role, self.shown[block].num_format)
             value = self.values[block]
             for i in range(block.shape[0]):
                 for j in range(block.shape[1]):
                     v = float(value[i, j])
-                    if link:
+                    if name == "X" and has_inputs(book):
+                        self.cells.put(*block.cell(i, j), "formula", inputs_link(book, int(link[i]), j), fmt, v)
+                    elif link:
                         self.cells.put(*block.cell(i, j), "formula", book.link(*link, name, i, j) + plus, fmt, v)
                     else:
                         self.cells.put(*block.cell(i, j), "number", v, fmt)
@@ -333,6 +342,9 @@ class StepSheet:
                     origin = book.result_block(producer, b.name)
                     target = (book.sheet_name(self.epoch, producer), xl_rowcol_to_cell(origin.top, origin.left))
                 self.cells.link(b.top, b.left, *target, b.caption, st.caption_link)
+            elif b.name == "X" and step.given and has_inputs(book):  # X comes from the Inputs sheet
+                self.put_text(b.top, b.left, b.caption, st.caption)
+                self.cells.link(b.top, b.left, inputs_sheet(book), "A1", b.caption, st.caption_link)
             else:
                 self.put_text(b.top, b.left, b.caption, st.caption)
                 if b.role == "out":
