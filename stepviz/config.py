@@ -395,7 +395,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     about = _about(get, network)
     map_inputs = _map(get("map"), X.shape[1], x_labels, y_labels, classes)
     if map_inputs is not None:  # its axes can be drawn (a ConfigError before any training)
-        from .maps import axis
+        from .axes import axis
         for c in map_inputs:
             axis(X[:, c], name=f"column {input_names(X.shape[1], x_labels)[c]!r}")
 
