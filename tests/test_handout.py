@@ -243,3 +243,31 @@ def test_sigterm_during_class_leaves_nothing(tmp_path):
     out, err = p.communicate(timeout=60)
     assert p.returncode == 128 + signal.SIGTERM and "terminated" in err
     assert sorted(q.name for q in tmp_path.iterdir()) == ["r.csv"]
+
+
+def test_no_answer_can_be_read_from_the_handout_and_the_twin_is_not_shown(small):
+    """Every cached number of every handout workbook (what a spreadsheet shows before an answer
+    is typed) differs from every answer of every student; the default preset's twin of the
+    asked update_wh[1,1] (X's columns 1 and 3 are equal) is computed but shown as nothing."""
+    import warnings
+
+    from stepviz.grading import Key
+
+    c = small / "c"
+    course = load_course(c)
+    base = course.config()
+    answers = [v for s in course.students for v in Key(course, base, s).true.values()]
+    for p in (c / "handout").iterdir():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(p, data_only=True)
+        shown = [cell.value for ws in wb for row in ws.iter_rows() for cell in row
+                 if isinstance(cell.value, float) and cell.number_format != ";;;"]
+        assert shown and not [a for a in answers if any(abs(a - v) <= 1e-9 * max(1, abs(a)) for v in shown)], p
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ws = openpyxl.load_workbook(c / "handout" / "s1.xlsx")["1.11 update weights"]
+    hidden = [cell for row in ws.iter_rows() for cell in row if cell.number_format == ";;;"]
+    assert len(hidden) == 1 and str(hidden[0].value).startswith("=")
+    notes = ws["A4"].value
+    assert "Not shown: update_wh[3,1]" in notes and "4 decimals or more" in notes and "amount" in notes
