@@ -1,0 +1,579 @@
+"""Reading any returned student file safely: .xlsx, .xlsm, .ods and .xls, whatever it holds.
+
+python-calamine reads the values of all four formats, but it materialises each sheet's used
+range from A1: one typed cell at XFD1048576 asks for 550 GB and aborts the process (a Rust
+allocation failure, not an exception). So every file is parsed in a forked child process that
+cannot allocate more than ``memory`` bytes beyond what it inherited (``RLIMIT_AS``) and is killed
+after ``timeout`` seconds; the grading process only receives the non-empty cells. Before
+calamine runs, the child bounds what it is about to inflate (file size, zip directory, part
+sizes and compression ratios, through ``stepviz.reader.check_workbook``), and before the cells
+cross into Python, the sheets' used ranges. A file that breaks any of this is ``Unreadable``,
+with a one-line reason; nothing else is raised.
+
+calamine returns values only: the formulas (their count and places), the error values (which it
+reads as empty) and the custom document properties are read here from the sheet XML
+(xlsx/xlsm) or content.xml / meta.xml (ods), streamed with the same bounds. An .xls keeps its
+values only (formulas unknown, error values read as empty, no properties).
+"""
+from __future__ import annotations
+
+import datetime
+import io
+import math
+import os
+import pickle
+import re
+import select
+import signal
+import stat
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import StepvizError, expect, is_path
+
+SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
+# A stepviz exercise workbook is 30-200 KB (130 KB of XML inflated, under 1,000 cells); an old
+# Excel's .xls of it under 1 MB. The bounds below leave a factor of 100 or more.
+MAX_FILE_BYTES = 32 * 2**20
+MAX_INFLATED = 128 * 2**20  # all zip parts together, as declared in the zip directory
+MAX_PARTS = 10_000  # zip entries
+MAX_SHEETS = 1_000
+MAX_AREA = 4_000_000  # cells of the sheets' used ranges together (calamine fills them all)
+MAX_CELLS = 500_000  # non-empty cells handed to the grading process
+MAX_RESULT_BYTES = 256 * 2**20  # what the child may send back
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ODS = b"application/vnd.oasis.opendocument.spreadsheet"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+class Unreadable(StepvizError):
+    """A returned file cannot be read; the message is the reason, one line, safe to print."""
+
+    def __init__(self, reason: str):
+        super().__init__(_CONTROL.sub("?", str(reason)))
+
+
+@dataclass(frozen=True)
+class Error:
+    """A cell's error value, as the spreadsheet shows it: ``Error("#DIV/0!")``."""
+
+    text: str
+
+    def __str__(self):
+        return self.text
+
+
+@dataclass(frozen=True)
+class Return:
+    """What a returned file holds. ``sheets``: sheet name -> {(row, col) 0-based: value}, only
+    the non-empty cells; a value is a float or int, str, bool, datetime/date/time/timedelta or
+    Error. ``properties``: the custom document properties named stepviz_*, without the prefix
+    (xlsx/xlsm: docProps/custom.xml; ods: meta.xml's user-defined; xls: none are read).
+    ``formulas``: formula cells in the whole file (None for .xls: unknown); ``formula_cells``:
+    (sheet, row, col) of each of them, where known."""
+
+    path: Path
+    kind: str
+    sheets: dict[str, dict[tuple[int, int], object]]
+    properties: dict[str, str]
+    formulas: int | None
+    formula_cells: frozenset[tuple[str, int, int]]
+
+
+# ---------------------------------------------------------------- finding the returns
+
+
+def find_returns(paths) -> list[Path]:
+    """The returned files among ``paths`` (one path or an iterable of them): files as given,
+    folders searched recursively (an LMS download is one folder per student) for the four
+    suffixes, in any case, skipping hidden files and folders and Office's ``~$`` lock files.
+    Symbolic links are not followed out of a folder tree (a link to a file inside it is kept).
+    A path that does not exist is kept as given (``read_return`` says so). Sorted, each file
+    once."""
+    if is_path(paths):
+        paths = [paths]
+    expect(not isinstance(paths, (bytes, dict)) and hasattr(paths, "__iter__"), "find_returns",
+           "a path or a list of paths", paths)
+    paths = list(paths)
+    for p in paths:
+        expect(is_path(p), "find_returns", "file or folder names (str or pathlib.Path)", p)
+    found = {}
+    for p in map(Path, paths):
+        if p.is_dir() and not p.is_symlink():
+            root = os.path.realpath(p)
+            for top, dirs, files in os.walk(p):  # followlinks=False: linked folders are not entered
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in files:
+                    if name.startswith((".", "~$")) or not name.lower().endswith(SUFFIXES):
+                        continue
+                    f = Path(top, name)
+                    real = os.path.realpath(f)
+                    if f.is_symlink() and os.path.commonpath([root, real]) != root:
+                        continue  # a link out of the tree
+                    found.setdefault(real, f)
+        else:
+            found.setdefault(os.path.realpath(p), p)
+    return sorted(found.values(), key=lambda f: (str(f).casefold(), str(f)))
+
+
+# ---------------------------------------------------------------- reading one return
+
+
+def read_return(path, *, timeout: float = 10.0, memory: int = 400 * 2**20) -> Return:
+    """Read a returned file (.xlsx, .xlsm, .ods or .xls, recognised by its content), parsed in a
+    child process limited to ``memory`` bytes beyond the grading process's own and ``timeout``
+    seconds. Raises Unreadable (the reason in one line) for anything it cannot read, and nothing
+    else."""
+    expect(is_path(path), "read_return", "a file name (str or pathlib.Path) as path", path)
+    expect(isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and 0 < timeout < 1e6,
+           "read_return", "a positive number of seconds as timeout", timeout)
+    expect(isinstance(memory, int) and not isinstance(memory, bool) and memory >= 2**24,
+           "read_return", "a number of bytes (at least 16 MiB) as memory", memory)
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise Unreadable("no such file") from None
+    except (OSError, ValueError) as e:
+        raise Unreadable(f"cannot be opened ({getattr(e, 'strerror', None) or type(e).__name__})") from None
+    if not stat.S_ISREG(info.st_mode):
+        from .data import node_kind
+
+        raise Unreadable(f"is {node_kind(info.st_mode)}, not a file")
+    if info.st_size == 0:
+        raise Unreadable("an empty file (0 bytes)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise Unreadable(f"{info.st_size:,} bytes, larger than a returned workbook can be "
+                         f"({MAX_FILE_BYTES // 2**20} MiB); not read")
+    from . import reader  # noqa: F401  (imported here, so the child finds it loaded)
+    import python_calamine  # noqa: F401
+
+    if not hasattr(os, "fork"):  # no fork (Windows): the bounds checked before parsing only
+        kind, result = _parse(path)
+    else:
+        kind, result = _in_child(path, timeout, memory)
+    sheets, properties, formulas, cells = result
+    return Return(path, kind, sheets, properties, formulas, frozenset(cells))
+
+
+def _in_child(path: Path, timeout: float, memory: int):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: parse, send the result, leave without running any cleanup
+        code = 1
+        try:
+            os.close(r)
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):  # calamine's "memory allocation failed" is not for the terminal
+                os.dup2(null, fd)
+            import faulthandler
+
+            faulthandler.disable()  # nor a traceback of the abort (pytest enables it on a copy of stderr)
+            _limit(memory, timeout)
+            try:
+                out = ("ok", _parse(path))
+            except Unreadable as e:
+                out = ("unreadable", str(e))
+            except MemoryError:
+                out = ("memory", "")
+            except RecursionError:
+                out = ("unreadable", "not a readable workbook (nested too deeply)")
+            except Exception as e:  # noqa: BLE001  (any parser's error: the file is unreadable)
+                out = ("unreadable", _reason(e))
+            data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(w, "wb") as f:
+                f.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks, size, timed_out = [], 0, False
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                timed_out = True
+                break
+            chunk = os.read(r, 2**20)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_RESULT_BYTES:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(r)
+        if timed_out or size > MAX_RESULT_BYTES:
+            _kill(pid)
+        _, status, _ = os.wait4(pid, 0)
+    if timed_out:
+        raise Unreadable(f"took more than {timeout:g} s to read; not read")
+    if size > MAX_RESULT_BYTES:
+        raise Unreadable(f"holds more than {MAX_RESULT_BYTES // 2**20} MiB of values; not read")
+    if os.WIFSIGNALED(status) or not chunks:  # an abort: calamine could not allocate the sheet
+        raise Unreadable(f"reading it needs more than {memory // 2**20} MiB of memory (a sheet's used range "
+                         "is too large, or the file is damaged); not read")
+    try:
+        what, value = _Results(io.BytesIO(b"".join(chunks))).load()
+    except Exception:  # noqa: BLE001
+        raise Unreadable("not a readable workbook (its reader failed)") from None
+    if what == "memory":
+        raise Unreadable(f"reading it needs more than {memory // 2**20} MiB of memory; not read")
+    if what != "ok":
+        raise Unreadable(value)
+    return value
+
+
+def _limit(memory: int, timeout: float) -> None:
+    """In the child: address space = what it inherited + ``memory``; CPU time bounded too."""
+    import resource
+
+    vm = 0
+    try:
+        with open("/proc/self/status") as f:
+            vm = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:")), 0)
+    except OSError:
+        pass
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (vm + memory, vm + memory))
+        cpu = math.ceil(timeout) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    except (ValueError, OSError):
+        pass
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class _Results(pickle.Unpickler):
+    """The child's answer: builtins, dates and Error only."""
+
+    ALLOWED = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"), ("datetime", "timedelta"),
+               ("stepviz.returns", "Error"), ("builtins", "frozenset"), ("builtins", "set")}
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name}")
+
+
+def _reason(e: Exception) -> str:
+    text = str(e).splitlines()[0] if str(e).strip() else ""
+    if "password" in text.lower() or type(e).__name__ == "PasswordError":
+        return "is password-protected (encrypted); not read"
+    return f"not a readable workbook ({type(e).__name__}{': ' + text[:120] if text else ''})"
+
+
+def _parse(path: Path):
+    """(kind, (sheets, properties, formulas, formula cells)) of a file, bounds first."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == _OLE:
+        kind = "xls"
+    elif head[:4] == b"PK\x03\x04":
+        kind = _zip_kind(path)
+    else:
+        raise Unreadable("not a spreadsheet (neither an .xlsx/.xlsm/.ods zip nor an .xls file)")
+    sheets = _values(path)
+    properties, formulas, cells = {}, None, set()
+    if kind == "ods":
+        properties = _ods_properties(path)
+        formulas, cells = _ods_scan(path, sheets)
+    elif kind != "xls":
+        properties = _xlsx_properties(path)
+        formulas, cells = _xlsx_scan(path, sheets)
+    return kind, (sheets, properties, formulas, cells)
+
+
+def _zip_kind(path: Path) -> str:
+    """xlsx, xlsm or ods from the archive's own parts; bounded by the zip directory first."""
+    from .reader import NotAWorkbookError, check_workbook
+
+    try:
+        check_workbook(path)
+        with zipfile.ZipFile(path) as z:
+            parts = z.infolist()
+            if len(parts) > MAX_PARTS:
+                raise Unreadable(f"a zip of {len(parts):,} parts, more than a workbook has ({MAX_PARTS:,}); not read")
+            total = sum(p.file_size for p in parts)
+            if total > MAX_INFLATED:
+                raise Unreadable(f"its parts would inflate to {total:,} bytes, more than a returned workbook "
+                                 f"holds ({MAX_INFLATED // 2**20} MiB); not read")
+            names = {p.filename for p in parts}
+            if "mimetype" in names and _read_part(z, "mimetype", 100).strip() == _ODS:
+                return "ods"
+            if "xl/workbook.xml" not in names:
+                raise Unreadable("a zip archive, but not an .xlsx, .xlsm or .ods workbook")
+            types = _read_part(z, "[Content_Types].xml", 2**20) if "[Content_Types].xml" in names else b""
+            return "xlsm" if b"macroEnabled" in types else "xlsx"
+    except NotAWorkbookError as e:
+        raise Unreadable(str(e).removeprefix(f"{path}: ")) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as e:
+        raise Unreadable(f"a damaged zip archive ({type(e).__name__})") from None
+
+
+def _read_part(z: zipfile.ZipFile, name: str, bound: int) -> bytes:
+    info = z.getinfo(name)
+    if info.file_size > bound:
+        raise Unreadable(f"its part {name} would inflate to {info.file_size:,} bytes, more than {bound:,}; not read")
+    with z.open(info) as f:
+        return f.read(bound + 1)[:bound]  # the zip reader stops at the declared size anyway
+
+
+def _values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
+    """calamine's values, only the non-empty cells, the used ranges bounded before they reach Python."""
+    from python_calamine import CalamineWorkbook
+
+    with open(path, "rb") as f:
+        wb = CalamineWorkbook.from_filelike(f)
+    names = wb.sheet_names
+    if len(names) > MAX_SHEETS:
+        raise Unreadable(f"{len(names):,} sheets, more than a returned workbook has ({MAX_SHEETS:,}); not read")
+    sheets, area, count = {}, 0, 0
+    for name in names:
+        sheet = wb.get_sheet_by_name(name)
+        area += sheet.height * sheet.width
+        if area > MAX_AREA:
+            raise Unreadable(f"its sheets' used ranges cover more than {MAX_AREA:,} cells (sheet {name[:40]!r} "
+                             f"reaches row {sheet.end[0] + 1:,}, column {sheet.end[1] + 1:,}); not read")
+        r0, c0 = sheet.start if sheet.height else (0, 0)
+        cells = {}
+        for i, row in enumerate(sheet.to_python(skip_empty_area=True) if sheet.height else ()):
+            for j, v in enumerate(row):
+                if v is not None and v != "":
+                    cells[(r0 + i, c0 + j)] = v
+        count += len(cells)
+        if count > MAX_CELLS:
+            raise Unreadable(f"more than {MAX_CELLS:,} non-empty cells; not read")
+        sheets[name] = cells
+    return sheets
+
+
+# ---------------------------------------------------------------- xlsx/xlsm: formulas, errors, properties
+
+_XLSX_CELL = re.compile(rb'<(?:[\w.-]+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>')
+_XLSX_FORMULA = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
+_XLSX_ERROR = re.compile(rb'\st="e"')
+_XLSX_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
+
+
+def _column(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+def _cell_at(xml: bytes, pos: int):
+    """The <c> start tag that holds position ``pos`` (its match: column letters, row), or None."""
+    start = max(xml.rfind(b"<c ", 0, pos), xml.rfind(b":c ", 0, pos))
+    if start < 0:
+        return None
+    return _XLSX_CELL.match(xml, xml.rfind(b"<", 0, start + 1))
+
+
+def _xlsx_scan(path: Path, sheets: dict) -> tuple[int, set]:
+    """Formula cells of every sheet (count and places), and each error value put in ``sheets``
+    (calamine reads them as empty)."""
+    from .reader import _sheet_parts
+
+    formulas, cells = 0, set()
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        for name, part in _sheet_parts(z).items():
+            if part not in names:
+                continue
+            xml = _read_part(z, part, MAX_INFLATED)
+            for m in _XLSX_FORMULA.finditer(xml):
+                formulas += 1
+                cell = _cell_at(xml, m.start())
+                if cell:
+                    cells.add((name, int(cell.group(2)) - 1, _column(cell.group(1))))
+            for m in _XLSX_ERROR.finditer(xml):
+                cell = _cell_at(xml, m.end())
+                if cell is None or cell.end() < m.start() or xml[cell.end() - 2:cell.end()] == b"/>":
+                    continue
+                v = _XLSX_VALUE.search(xml, cell.end(), cell.end() + 4000)
+                if v:
+                    text = v.group(1).decode("utf-8", "replace").strip()
+                    sheets.setdefault(name, {})[(int(cell.group(2)) - 1, _column(cell.group(1)))] = Error(text)
+    return formulas, cells
+
+
+def _xlsx_properties(path: Path) -> dict[str, str]:
+    from .reader import NotAWorkbookError, properties
+
+    try:
+        return properties(path)
+    except NotAWorkbookError:
+        return {}  # damaged properties: the values may still be read
+
+
+# ---------------------------------------------------------------- ods: formulas, errors, properties
+
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_CALCEXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+_META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
+_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+MAX_REPEAT = 1_048_576 * 16_384
+
+
+def _ods_scan(path: Path, sheets: dict) -> tuple[int, set]:
+    """content.xml streamed with expat: formula cells (a formula repeated over N cells counts N)
+    and error values (LibreOffice's calcext:value-type="error")."""
+    from xml.parsers import expat
+
+    formulas, cells = 0, set()
+    state = {"table": None, "row": -1, "col": 0, "rows": 1, "error": None, "text": []}
+    pending = []  # (table, row, col, repeat-cols) of the current row's formula cells
+
+    def start(tag, attrs):
+        nonlocal formulas
+        ns, _, local = tag.rpartition(" ")
+        if ns == _TABLE and local == "table":
+            state.update(table=attrs.get(f"{_TABLE} name", ""), row=-1)
+        elif ns == _TABLE and local == "table-row":
+            state["rows"] = _repeat(attrs.get(f"{_TABLE} number-rows-repeated"))
+            state["row"] += 1
+            state["col"] = 0
+            pending.clear()
+        elif ns == _TABLE and local in ("table-cell", "covered-table-cell"):
+            cols = _repeat(attrs.get(f"{_TABLE} number-columns-repeated"))
+            if f"{_TABLE} formula" in attrs:
+                pending.append((state["col"], cols))
+            if attrs.get(f"{_CALCEXT} value-type") == "error":
+                state["error"] = (state["row"], state["col"], cols)
+                state["text"] = []
+            state["col"] += cols
+        elif ns == _TEXT and local == "p" and state["error"] is not None:
+            state["text"].append("")
+
+    def end(tag):
+        nonlocal formulas
+        ns, _, local = tag.rpartition(" ")
+        if ns == _TABLE and local == "table-row":
+            rows = state["rows"]
+            for col, cols in pending:
+                formulas += rows * cols
+                if formulas > MAX_CELLS:
+                    raise Unreadable(f"more than {MAX_CELLS:,} formula cells; not read")
+                cells.update((state["table"], state["row"] + i, col + j) for i in range(rows) for j in range(cols))
+            state["row"] += rows - 1
+        elif ns == _TABLE and local in ("table-cell", "covered-table-cell") and state["error"] is not None:
+            row, col, cols = state["error"]
+            text = "".join(state["text"]).strip()[:40]
+            if state["rows"] * cols <= MAX_CELLS:
+                values = sheets.setdefault(state["table"], {})
+                for i in range(state["rows"]):
+                    for j in range(cols):
+                        values[(row + i, col + j)] = Error(text)
+            state["error"] = None
+
+    def data(text):
+        if state["error"] is not None and state["text"]:
+            state["text"][-1] += text
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, data
+    with zipfile.ZipFile(path) as z:
+        if "content.xml" not in z.namelist():
+            raise Unreadable("an .ods archive without content.xml; not read")
+        with z.open("content.xml") as f:
+            parser.ParseFile(f)  # expat takes no external entities: no XXE, no entity expansion
+    return formulas, cells
+
+
+def _repeat(value) -> int:
+    try:
+        n = int(value) if value is not None else 1
+    except ValueError:
+        return 1
+    return n if 1 <= n <= MAX_REPEAT else 1
+
+
+def _ods_properties(path: Path) -> dict[str, str]:
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            if "meta.xml" not in z.namelist():
+                return {}
+            root = ElementTree.fromstring(_read_part(z, "meta.xml", 2**20))
+    except (ElementTree.ParseError, Unreadable):
+        return {}
+    out = {}
+    for el in root.iter(f"{{{_META}}}user-defined"):
+        name = el.get(f"{{{_META}}}name", "")
+        if name.startswith("stepviz_"):
+            out[name[len("stepviz_"):]] = el.text or ""
+    return out
+
+
+# ---------------------------------------------------------------- reading an answer as a number
+
+_SPACES = "\u00a0\u202f\u2009\u2007 '\u2019"  # group separators: spaces (NBSP, thin, narrow) and apostrophes
+_MINUS = {"\u2212": "-", "\u2012": "-", "\u2013": "-", "\ufe63": "-", "\uff0d": "-", "\uff0b": "+"}
+_EXP = r"(?:[eE][+-]?[0-9]{1,3})?"
+_PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)" + _EXP, re.ASCII)
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:(?P<g>[.,'\u2019 \u00a0\u202f\u2009\u2007])[0-9]{3})(?:(?P=g)[0-9]{3})*"
+                      r"(?P<d>[.,][0-9]*)?" + _EXP, re.ASCII)
+
+
+def number_of(value) -> tuple[float | None, str | None]:
+    """What an answer cell holds, as a grader reads it: (number, flag). A number is itself,
+    unflagged; a blank is (None, None). Text that is a number in either decimal convention
+    (``0,637``, ``1 234,5``, ``1.234,5``, ``1,234.5``, ``−0.5``, ``2,1E-03``) is that number,
+    flagged "typed as text". One comma or point followed by three digits (``1,234``) is a
+    decimal separator: answers are mostly under 10 in magnitude, so 1.234. A date, a boolean,
+    an error value, a formula's text or other text is no number, with a flag saying which."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return None, "TRUE/FALSE, not a number"
+    if isinstance(value, Error):
+        return None, f"an error value ({value.text})"
+    if isinstance(value, (datetime.date, datetime.time, datetime.timedelta)):
+        return None, "a date"
+    if isinstance(value, (int, float)) or type(value).__name__ in ("float64", "float32", "int64", "int32"):
+        v = float(value)
+        return (v, None) if math.isfinite(v) else (None, "not a finite number")
+    if not isinstance(value, str):
+        return None, "text, not a number"
+    text = value.strip().strip("\u00a0\u202f\u2009\u200b\ufeff")
+    if not text:
+        return None, None
+    if text[0] in "=+" and len(text) > 1 and not _number_text(text):
+        return None, "a formula's text"
+    v = _number_text(text)
+    if v is None:
+        return None, "text, not a number"
+    return v, "typed as text"
+
+
+def _number_text(text: str) -> float | None:
+    for a, b in _MINUS.items():
+        text = text.replace(a, b)
+    if len(text) > 60:
+        return None
+    if _PLAIN.fullmatch(text):
+        mantissa = re.split(r"[eE]", text)[0]
+        if mantissa.count(",") + mantissa.count(".") > 1:
+            return None
+        v = float(text.replace(",", "."))
+    else:
+        m = _GROUPED.fullmatch(text)
+        if not m:
+            return None
+        group, decimal = m.group("g"), m.group("d")
+        if decimal and decimal[0] == group:
+            return None  # 1.234.5: no convention writes that
+        v = float(text.replace(group, "").replace(",", "."))
+    return v if math.isfinite(v) else None

@@ -1,0 +1,401 @@
+"""Reading returned student files: every format from a real stepviz workbook (LibreOffice's
+.ods/.xls/.xlsx and openpyxl's re-saves read the same values), answers typed as text in both
+decimal conventions, and hostile or broken files, each refused with a reason, in bounded time
+and memory."""
+import datetime
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import stepviz
+from stepviz.returns import MAX_CELLS, Error, Return, Unreadable, find_returns, number_of, read_return
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+# cells typed into the first step sheet of a real workbook, far below what stepviz wrote
+TYPED = {(40, 1): "0,637", (41, 1): "1.725", (42, 1): datetime.datetime(2026, 1, 2), (43, 1): True,
+         (44, 1): "=B3*2", (45, 1): "=1/0", (46, 1): 0.5, (47, 1): "−0.5"}
+
+
+# ---------------------------------------------------------------- building files
+
+
+def minimal_xlsx(path, sheet_xml: bytes, shared: bytes | None = None, extra: dict | None = None):
+    """An .xlsx written by hand: one sheet, optional shared strings."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
+            '"/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.'
+            'main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxml'
+            'formats-officedocument.spreadsheetml.worksheet+xml"/>' + (
+                '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                'officedocument.spreadsheetml.sharedStrings+xml"/>' if shared is not None else "") + "</Types>"),
+        "_rels/.rels": (f'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                        f'relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" '
+                        'Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (f'<?xml version="1.0"?><workbook {ns} xmlns:r="{rel}"><sheets><sheet name="S" '
+                            'sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+            f'relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            + (f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
+               if shared is not None else "") + "</Relationships>"),
+        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet {ns}><sheetData>'.encode()
+        + sheet_xml + b"</sheetData></worksheet>",
+    }
+    if shared is not None:
+        parts["xl/sharedStrings.xml"] = f'<?xml version="1.0"?><sst {ns}>'.encode() + shared + b"</sst>"
+    parts.update(extra or {})
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
+@pytest.fixture(scope="session")
+def returns(tmp_path_factory):
+    """A real stepviz assessment workbook with typed answers (openpyxl), and LibreOffice's .ods,
+    .xls and .xlsx of it (recalculated on load)."""
+    from libreoffice import PROFILE, soffice
+
+    d = tmp_path_factory.mktemp("returns")
+    (d / "roster.csv").write_text("id,name\ns1,Ana\n", encoding="utf-8")
+    written = stepviz.make_class(d / "roster.csv", None, d / "class", secret="5eed")
+    original = next(p for p in written if p.suffix == ".xlsx")
+    wb = openpyxl.load_workbook(original)
+    ws = wb[wb.sheetnames[1]]
+    for (r, c), v in TYPED.items():
+        ws.cell(r + 1, c + 1, v)
+    ws.cell(45, 2).data_type = "s"  # "=B3*2" as text, as a student types it in a text cell
+    typed = d / "typed.xlsx"
+    wb.save(typed)
+    profile = d / "profile"
+    (profile / "user").mkdir(parents=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(PROFILE)
+    out = {"original": original, "openpyxl": typed}
+    for to, flt in (("ods", "ods"), ("xls", "xls:MS Excel 97"), ("xlsx", "xlsx:Calc MS Excel 2007 XML")):
+        target = d / f"lo-{to}"
+        r = subprocess.run([soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--invisible",
+                            "--norestore", "--nologo", "--nodefault", "--nolockcheck", "--convert-to", flt,
+                            "--outdir", str(target), str(typed)], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0 and (target / f"typed.{to}").is_file(), r.stdout + r.stderr
+        out[f"lo-{to}"] = target / f"typed.{to}"
+    return out
+
+
+# ---------------------------------------------------------------- every format reads the same
+
+
+def same(a, b):
+    if isinstance(b, str) and not b.strip():  # a blank of the layout: openpyxl drops it
+        return a is None or a == b
+    if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, datetime.datetime) and isinstance(b, datetime.date):  # xls/ods keep the date only
+        return a.date() == (b.date() if isinstance(b, datetime.datetime) else b)
+    return a == b
+
+
+def test_a_real_workbook_reads_with_its_properties_and_formulas(returns):
+    r = read_return(returns["original"])
+    assert isinstance(r, Return) and r.kind == "xlsx"
+    assert r.properties["student_id"] == "s1" and r.properties["exercise"] == "true"
+    wb = openpyxl.load_workbook(returns["original"])  # an outside count of the formulas
+    cells = {(ws.title, c.row - 1, c.column - 1) for ws in wb for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith("=")}
+    assert r.formulas == len(cells) > 100 and r.formula_cells == frozenset(cells)
+    assert list(r.sheets) == wb.sheetnames
+    for ws in wb:  # every constant openpyxl sees, calamine reads alike
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is not None and not (isinstance(c.value, str) and c.value.startswith("=")):
+                    assert same(r.sheets[ws.title][(c.row - 1, c.column - 1)], c.value), (ws.title, c.coordinate)
+
+
+@pytest.mark.parametrize("form", ["openpyxl", "lo-ods", "lo-xls", "lo-xlsx"])
+def test_resaved_files_read_the_same_values(returns, form):
+    r, ref = read_return(returns[form]), read_return(returns["original"])
+    assert r.kind == form.split("-")[-1] if form != "openpyxl" else r.kind == "xlsx"
+    assert list(r.sheets) == list(ref.sheets)
+    sheet = list(r.sheets)[1]
+    for name in ref.sheets:
+        for (row, col), v in ref.sheets[name].items():
+            if (name, row, col) in ref.formula_cells:
+                if form == "openpyxl":  # openpyxl keeps no formula's value
+                    continue
+                # LibreOffice recalculated it: the same number, or the same text
+            assert same(r.sheets[name].get((row, col)), v), (form, name, row, col, v, r.sheets[name].get((row, col)))
+    typed = r.sheets[sheet]
+    assert typed[(40, 1)] == "0,637" and typed[(41, 1)] == "1.725" and typed[(47, 1)] == "−0.5"
+    assert typed[(43, 1)] is True and typed[(46, 1)] == 0.5
+    assert same(datetime.datetime(2026, 1, 2), typed[(42, 1)])
+    if form in ("lo-ods", "lo-xlsx"):
+        assert typed[(45, 1)] == Error("#DIV/0!")
+    if form == "lo-xls":  # values only: formulas unknown, error values read as empty
+        assert r.formulas is None and (45, 1) not in typed
+    else:  # Calc stores a typed TRUE as the formula TRUE() (in .ods and .xlsx)
+        extra = {(sheet, 45, 1)} | ({(sheet, 43, 1)} if form.startswith("lo-") else set())
+        assert r.formula_cells == ref.formula_cells | extra and r.formulas == len(r.formula_cells)
+    assert typed[(44, 1)] == "=B3*2" and number_of(typed[(44, 1)]) == (None, "a formula's text")
+    verdicts = {k: number_of(typed.get(k)) for k in TYPED}
+    assert verdicts[(40, 1)] == (0.637, "typed as text") and verdicts[(41, 1)] == (1.725, "typed as text")
+    assert verdicts[(42, 1)] == (None, "a date") and verdicts[(43, 1)] == (None, "TRUE/FALSE, not a number")
+    assert verdicts[(46, 1)] == (0.5, None) and verdicts[(47, 1)] == (-0.5, "typed as text")
+
+
+def test_libreoffice_keeps_the_stepviz_properties_in_ods_not_readable_in_xls(returns):
+    assert read_return(returns["lo-ods"]).properties["student_id"] == "s1"
+    assert read_return(returns["lo-xlsx"]).properties["student_id"] == "s1"
+    assert read_return(returns["openpyxl"]).properties["student_id"] == "s1"
+    assert read_return(returns["lo-xls"]).properties == {}
+
+
+def test_the_kind_comes_from_the_content_not_the_name(returns, tmp_path):
+    for form, kind in (("lo-ods", "ods"), ("lo-xls", "xls"), ("original", "xlsx")):
+        wrong = tmp_path / f"{form}.{'xlsx' if kind != 'xlsx' else 'ods'}"
+        wrong.write_bytes(returns[form].read_bytes())
+        assert read_return(wrong).kind == kind
+
+
+# ---------------------------------------------------------------- numbers typed as text
+
+@pytest.mark.parametrize("text,number", [
+    ("0,637", 0.637), ("0.637", 0.637), ("-1,5", -1.5), ("1 234,5", 1234.5), ("1.234,5", 1234.5),
+    ("1,234.5", 1234.5), ("\u22120.5", -0.5), (" 2.1e-3 ", 0.0021), ("2,1E-03", 0.0021), ("1,234", 1.234),
+    ("1.234", 1.234), ("1\u00a0234,5", 1234.5), ("1\u202f234.5", 1234.5), ("+0,5", 0.5), (",5", 0.5),
+    ("1,234,567", 1234567.0), ("1.234.567,8", 1234567.8), ("5", 5.0), ("-0", 0.0)])
+def test_text_that_is_a_number(text, number):
+    v, flag = number_of(text)
+    assert flag == "typed as text" and v == pytest.approx(number, rel=1e-15)
+
+
+@pytest.mark.parametrize("value,flag", [
+    (None, None), ("", None), ("   ", None), (datetime.date(2026, 1, 2), "a date"),
+    (datetime.datetime(2026, 1, 2, 3), "a date"), (datetime.time(1, 2), "a date"), (True, "TRUE/FALSE, not a number"),
+    (False, "TRUE/FALSE, not a number"), (Error("#DIV/0!"), "an error value (#DIV/0!)"),
+    ("=B3*2", "a formula's text"), ("=SUM(A1:A3)", "a formula's text"), ("abc", "text, not a number"),
+    ("1.234.5", "text, not a number"), ("1,2,3", "text, not a number"), ("12 34", "text, not a number"),
+    ("0x10", "text, not a number"), ("nan", "text, not a number"), ("inf", "text, not a number"),
+    ("1e999", "text, not a number"), ("١٢", "text, not a number"), ("-2+3", "text, not a number"),
+    (float("nan"), "not a finite number")])
+def test_what_is_no_number_says_what_it_is(value, flag):
+    assert number_of(value) == (None, flag)
+
+
+def test_numbers_are_themselves():
+    assert number_of(0.637) == (0.637, None) and number_of(3) == (3.0, None) and number_of(-0.0) == (0.0, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), st.integers(0, 8), st.booleans())
+def test_a_float_formatted_either_way_parses_back(x, decimals, grouped):
+    if grouped and decimals == 0:  # "1,234": read as 1.234, on purpose (see number_of)
+        decimals = 1
+    english = f"{x:,.{decimals}f}" if grouped else f"{x:.{decimals}f}"
+    german = english.translate(str.maketrans(",.", ".,"))
+    french = english.replace(",", "\u202f").replace(".", ",")
+    fixed, scientific = float(f"{x:.{decimals}f}"), f"{x:.{decimals}e}"
+    for text, want in ((english, fixed), (german, fixed), (french, fixed), (scientific, float(scientific)),
+                       (scientific.replace(".", ","), float(scientific))):
+        v, flag = number_of(text)
+        assert flag == "typed as text" and v == pytest.approx(want, rel=1e-15, abs=0), text
+
+
+# ---------------------------------------------------------------- hostile and broken files
+
+
+def timed_unreadable(path, **kw):
+    t = time.perf_counter()
+    with pytest.raises(Unreadable) as e:
+        read_return(path, **kw)
+    seconds = time.perf_counter() - t
+    reason = str(e.value)
+    assert reason and "\n" not in reason and all(ch.isprintable() for ch in reason), reason
+    return reason, seconds
+
+
+def xfd(path):
+    return minimal_xlsx(path, b'<row r="1"><c r="A1"><v>1</v></c></row>'
+                              b'<row r="1048576"><c r="XFD1048576"><v>2</v></c></row>')
+
+
+def strings_bomb(path):
+    """A shared string of 1,000,000 characters (a part under 1 MiB: no ratio bound applies)
+    referenced by 60,000 cells: 60 GB once every cell holds its own copy."""
+    import random
+
+    rng = random.Random(0)
+    text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(1_000_000))
+    rows = b"".join(b'<row r="%d"><c r="A%d" t="s"><v>0</v></c></row>' % (i, i) for i in range(1, 60_001))
+    return minimal_xlsx(path, rows, shared=f'<si><t>{text}</t></si>'.encode())
+
+
+def zip_bomb(path):
+    """A sheet part that inflates 1000:1 (50 MB of blanks)."""
+    return minimal_xlsx(path, b" " * 50_000_000)
+
+
+def test_a_cell_at_xfd1048576_costs_little(tmp_path):
+    path = xfd(tmp_path / "xfd.xlsx")
+    assert path.stat().st_size < 2000
+    reason, seconds = timed_unreadable(path)
+    assert "used range" in reason and seconds < 2, (reason, seconds)
+
+
+def test_a_shared_strings_bomb_is_refused(tmp_path):
+    path = strings_bomb(tmp_path / "sst.xlsx")
+    reason, seconds = timed_unreadable(path)
+    assert "memory" in reason and seconds < 2, (reason, seconds)
+
+
+def test_a_zip_bomb_is_refused_from_the_directory(tmp_path):
+    path = zip_bomb(tmp_path / "bomb.xlsx")
+    assert path.stat().st_size < 200_000
+    reason, seconds = timed_unreadable(path)
+    assert "bomb" in reason and seconds < 2, reason
+
+
+def test_a_zip_that_lies_about_its_sizes_is_refused(tmp_path):
+    """The directory says 100 bytes; the data inflates to 5 MB: the reader stops at 100."""
+    path = minimal_xlsx(tmp_path / "liar.xlsx", b'<row r="1"><c r="A1"><v>1</v></c></row>' + b" " * 5_000_000)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    size = info.file_size.to_bytes(4, "little")
+    data = bytes(data).replace(size, (100).to_bytes(4, "little"))
+    path.write_bytes(data)
+    reason, seconds = timed_unreadable(path)
+    assert seconds < 2, reason
+
+
+@pytest.mark.parametrize("case", ["truncated", "corrupt", "text", "empty", "folder", "fifo", "missing", "zip", "big"])
+def test_broken_files_are_unreadable_with_a_reason(returns, tmp_path, case):
+    path = tmp_path / "x.xlsx"
+    data = returns["original"].read_bytes()
+    if case == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif case == "corrupt":
+        path.write_bytes(data[:2000] + bytes(b ^ 0x5A for b in data[2000:6000]) + data[6000:])
+    elif case == "text":
+        path.write_text("id,answer\ns1,0.5\n")
+    elif case == "empty":
+        path.write_bytes(b"")
+    elif case == "folder":
+        path.mkdir()
+    elif case == "fifo":
+        os.mkfifo(path)
+    elif case == "zip":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("hello.txt", "hi")
+    elif case == "big":
+        with open(path, "wb") as f:
+            f.truncate(33 * 2**20)
+    reason, seconds = timed_unreadable(path)
+    words = {"truncated": "not a readable", "corrupt": "", "text": "not a spreadsheet", "empty": "empty", "folder": "directory",
+             "fifo": "FIFO", "missing": "no such file", "zip": "not an .xlsx", "big": "larger"}[case]
+    assert words in reason and seconds < 2, reason
+
+
+def test_control_characters_never_reach_the_reason():
+    assert str(Unreadable("a\x1b[31m\nb\u2028c")) == "a?[31m?b?c"
+
+
+def test_arguments_are_checked(tmp_path):
+    with pytest.raises(stepviz.ArgumentError):
+        read_return(3)
+    with pytest.raises(stepviz.ArgumentError):
+        read_return(tmp_path, timeout=0)
+    with pytest.raises(stepviz.ArgumentError):
+        find_returns([3])
+
+
+def test_memory_is_bounded_in_the_child_and_the_grading_process(tmp_path):
+    """Measured from outside: a fresh process reads both bombs; its own peak (VmHWM) and its
+    children's (ru_maxrss) stay under the bounds."""
+    xfd(tmp_path / "a.xlsx")
+    strings_bomb(tmp_path / "b.xlsx")
+    script = r"""
+import json, resource, sys
+from stepviz.returns import read_return, Unreadable
+import stepviz.reader, python_calamine
+base = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1])
+for p in sys.argv[1:]:
+    try:
+        read_return(p)
+    except Unreadable as e:
+        print(e, file=sys.stderr)
+hwm = int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1])
+print(json.dumps({"self_kb": hwm, "base_kb": base, "children_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+    r = subprocess.run([sys.executable, "-c", script, str(tmp_path / "a.xlsx"), str(tmp_path / "b.xlsx")],
+                       capture_output=True, text=True, timeout=120)
+    m = json.loads(r.stdout)
+    assert m["self_kb"] < 500 * 1024, m
+    assert m["children_kb"] < m["base_kb"] + 400 * 1024 + 50 * 1024, m
+    assert r.stderr.count("memory") == 2, r.stderr
+
+
+def test_too_many_cells_are_refused(tmp_path):
+    per_row = 1000
+    rows = b"".join(b'<row r="%d">' % (i + 1) + b"".join(b'<c r="%s%d"><v>1</v></c>' % (_col(j), i + 1)
+                                                        for j in range(per_row)) + b"</row>"
+                    for i in range(MAX_CELLS // per_row + 1))
+    path = minimal_xlsx(tmp_path / "many.xlsx", rows)
+    reason, seconds = timed_unreadable(path)
+    assert "non-empty cells" in reason and seconds < 4, (reason, seconds)
+
+
+def _col(j):
+    s = b""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = bytes([65 + r]) + s
+    return s
+
+
+def test_error_values_and_formulas_of_a_handmade_xlsx(tmp_path):
+    path = minimal_xlsx(tmp_path / "e.xlsx", b'<row r="2"><c r="B2" t="e"><f>1/0</f><v>#DIV/0!</v></c>'
+                                             b'<c t="e" r="C2"><v>#N/A</v></c><c r="D2"><f>B2</f><v>3</v></c></row>')
+    r = read_return(path)
+    assert r.sheets["S"] == {(1, 1): Error("#DIV/0!"), (1, 2): Error("#N/A"), (1, 3): 3.0}
+    assert r.formulas == 2 and r.formula_cells == {("S", 1, 1), ("S", 1, 3)}
+
+
+# ---------------------------------------------------------------- finding the returns
+
+
+def test_an_lms_download_tree(tmp_path):
+    root = tmp_path / "downloads"
+    files = ["Ana Lima_12345_assignsubmission_file/s1.xlsx", "李四_23456_assignsubmission_file/作业.ODS",
+             "Zoë O'Neil/return.Xls", "Zoë O'Neil/nested/again.xlsm", "b.xlsx"]
+    skipped = ["Ana Lima_12345_assignsubmission_file/~$s1.xlsx", ".hidden/x.xlsx", "c/.x.xlsx", "c/notes.txt",
+               "c/x.csv"]
+    for f in files + skipped:
+        (root / f).parent.mkdir(parents=True, exist_ok=True)
+        (root / f).write_bytes(b"x")
+    outside = tmp_path / "secret.xlsx"
+    outside.write_bytes(b"x")
+    (root / "c" / "link.xlsx").symlink_to(outside)  # out of the tree: not followed
+    (root / "c" / "inside.xlsx").symlink_to(root / "b.xlsx")  # the same file as b.xlsx: once
+    (root / "linked").symlink_to(tmp_path)  # a folder link: not entered
+    found = find_returns(root)
+    assert sorted(f.relative_to(root).as_posix() for f in found) == sorted(files)
+    assert found == find_returns([str(root)]) == sorted(found, key=lambda f: (str(f).casefold(), str(f)))
+    assert find_returns([root / "b.xlsx", root / "b.xlsx", root / "missing.xlsx"]) == [root / "b.xlsx",
+                                                                                       root / "missing.xlsx"]
