@@ -161,10 +161,12 @@ class Roster:
         return None
 
 
-def _files(submissions) -> list[tuple[Path, Path | None]]:
-    """(file, the folder it was found in) of every return among ``submissions``."""
+def _files(submissions, skip=()) -> list[tuple[Path, Path | None]]:
+    """(file, the folder it was found in) of every return among ``submissions``, except those
+    in the folders ``skip`` (the class's own handout and feedback)."""
     from .returns import find_returns
 
+    skip = [os.path.realpath(p) for p in skip]
     out = []
     for s in submissions:
         p = Path(s)
@@ -175,6 +177,8 @@ def _files(submissions) -> list[tuple[Path, Path | None]]:
     seen, unique = set(), []
     for f, root in out:
         k = os.path.realpath(f)
+        if any(os.path.commonpath([k, s]) == s for s in skip):
+            continue
         if k not in seen:
             seen.add(k)
             unique.append((f, root))
@@ -305,12 +309,12 @@ def _grade(folder, submissions, progress=None):
     course = load_course(folder)
     base = course.config()
     course.verify(base, folder / CLASS_FILE)
-    files = _files(submissions)
+    handout = handout_folder(folder, course)
+    files = _files(submissions, [] if course.legacy else [handout, folder / FEEDBACK])
     roster = Roster(course.students)
     answers = {}  # student id -> (true answers, tolerances) of every student: the integrity check
 
     layout = None
-    handout = handout_folder(folder, course)
     subs = []
     for path, root in files:
         sub = Submission(path, _shown(path, root))
@@ -444,10 +448,14 @@ def _rows_per_student(course, subs) -> dict:
         rows[sid] = chosen
     for sub in subs:  # a file named for one student holding another's workbook: on both rows
         named = sub.named
-        if sub.student is not None and named is not None and named != sub.student and rows.get(named.id) is None:
+        if sub.student is None or named is None or named == sub.student:
+            continue
+        if rows.get(named.id) is None:
             rows[named.id] = dataclasses.replace(
                 sub, student=named, status=f"handed in the workbook of {sub.student.id}", verdicts={},
                 flags=[f"file {sub.shown} holds the workbook of {sub.student.id}"])
+        elif rows[named.id] is not sub:
+            rows[named.id].flags.append(f"also handed in the workbook of {sub.student.id} ({sub.shown})")
     return rows
 
 
@@ -525,7 +533,7 @@ def grade_folder(folder, submissions, *, quiet=False, gradebook: str | None = No
     targets = [folder / GRADES] + ([folder / f"gradebook-{gradebook}.csv"] if gradebook else [])
     for t in targets + [folder / FEEDBACK]:
         _writable(t, t.name == FEEDBACK)
-    total = len(_files(submissions))
+    total = len(_files(submissions, [folder / "handout", folder / FEEDBACK]))
     with tqdm(total=total, desc="grading", unit="file", delay=0.5, leave=False, file=sys.stderr,
               disable=quiet or not sys.stderr.isatty()) as bar:
         course, base, layout, subs, rows = _grade(folder, submissions, bar.update)

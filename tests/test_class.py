@@ -337,3 +337,31 @@ def test_a_blank_earlier_answer_carries_nothing_forward():
     assert verdicts[key.questions[0]][2] == "empty"
     assert all(verdicts[q][2] == "right" for q in key.questions[1:]), verdicts
     assert course
+
+
+def test_hints_name_the_mistake_a_grader_can_recognise():
+    """Each typical mistake, computed here with numpy from the true operands, gets its hint."""
+    import numpy as np
+
+    from stepviz.exercise import questions, replay
+    from stepviz.grading import hint
+
+    run = stepviz.train("seed-mlp", epochs=1, exercise=True)
+    typed = {q: float(run.value(*q)[0, 0]) for q in questions(run)}  # right answers everywhere
+    _, expected = replay(run, typed)
+    v = lambda n, name: run.value(1, n, name)  # noqa: E731
+    E, lr = v(6, "E"), run.config.lr
+    cases = {
+        (1, 11, "update_wout"): [(-expected[(1, 11, "update_wout")], "sign"),
+                                 (expected[(1, 11, "update_wout")] / lr, "lr is missing")],
+        (1, 6, "loss"): [(float((E ** 2).sum()), "½ is forgotten"), (float((E ** 2).sum() / 2 / 3), "not their mean")],
+        (1, 8, "d_output"): [(expected[(1, 8, "d_output")] * lr, "lr belongs in the update")],
+        (1, 4, "hiddenlayer_activations"): [(float(1 / (1 + np.exp(v(3, "hidden_layer_input")[0, 0]))), "1/(1+eˣ)")],
+        (1, 12, "update_bh"): [(float(v(10, "d_hiddenlayer")[0, :].sum() * lr), "a row sum"),
+                               (float(v(10, "d_hiddenlayer")[:, 0].mean() * lr), "the mean of the column")],
+        (1, 5, "output"): [(round(expected[(1, 5, "output")], 1), "short in precision")],
+    }
+    for q, mistakes in cases.items():
+        for value, words in mistakes:
+            assert words in hint(run, typed, q, value, expected[q]), (q, words, value, expected[q])
+    assert hint(run, typed, (1, 5, "output"), expected[(1, 5, "output")] + 0.3, expected[(1, 5, "output")]) == ""

@@ -271,3 +271,19 @@ def test_no_answer_can_be_read_from_the_handout_and_the_twin_is_not_shown(small)
     assert len(hidden) == 1 and str(hidden[0].value).startswith("=")
     notes = ws["A4"].value
     assert "Not shown: update_wh[3,1]" in notes and "4 decimals or more" in notes and "amount" in notes
+
+
+def test_a_class_made_before_the_teachers_file_embedded_its_config_still_grades(tmp_path):
+    """A format-1 class.toml (the config's path, the workbooks beside it) rebuilds the same
+    numbers as a class of today with the same secret."""
+    from stepviz.grading import Key
+
+    (tmp_path / "r.csv").write_text("id\na\n")
+    make_class(tmp_path / "r.csv", None, tmp_path / "new", secret="5eed")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "class.toml").write_text('source = "seed-mlp"\nmode = "assessment"\nvary_data = false\n'
+                                                 'secret = "5eed"\nstudents = [\n  { id = "a", name = "" },\n]\n')
+    old, new = load_course(tmp_path / "old"), load_course(tmp_path / "new")
+    assert old.legacy and not new.legacy
+    a, b = Key(old, old.config(), old.students[0]), Key(new, new.config(), new.students[0])
+    assert a.true == b.true
