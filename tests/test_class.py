@@ -107,7 +107,11 @@ def klass(tmp_path_factory):
     fill(hand / "s2024006.xlsx", staged / "s2024006.xlsx", keys["s2024006"], careful(keys["s2024006"]))
     fill(hand / "张三.xlsx", staged / "张三.xlsx", keys["张三"], careful(keys["张三"]))
     fill(hand / "王五.xlsx", staged / "王五.xlsx", keys["王五"], careful(keys["王五"], slip))
-    soffice_convert([staged / "s2024006.xlsx", staged / "张三.xlsx"], back, "ods", d)
+    # s2024023 computes each answer with a formula (=value), saved by LibreOffice with its results
+    fill(hand / "s2024023.xlsx", staged / "s2024023.xlsx", keys["s2024023"],
+         {q: f"={v!r}" for q, v in careful(keys["s2024023"]).items()})
+    soffice_convert([staged / "s2024006.xlsx", staged / "张三.xlsx", staged / "s2024023.xlsx"], back, "ods", d)
+    expect["s2024023"] = ("graded", n, [f"formulas typed into {n} answer cells"])
     xls, = soffice_convert([staged / "王五.xlsx"], staged / "xls", "xls", d)
     lms = back / "lms" / "Wang Wu_4242_assignsubmission_file_"
     lms.mkdir(parents=True)
@@ -120,6 +124,12 @@ def klass(tmp_path_factory):
     other[q0] = other[q0] + 0.1  # one digit changed
     fill(hand / "s2024007.xlsx", back / "s2024007.xlsx", keys["s2024007"], other)
     expect["s2024007"] = ("graded", None, [f"answers fit s2024008's numbers: {n - 1} of {n}"])
+    # two students hand in the same answers (s2024025's own)
+    same = careful(keys["s2024025"])
+    fill(hand / "s2024025.xlsx", back / "s2024025.xlsx", keys["s2024025"], same)
+    fill(hand / "s2024024.xlsx", back / "s2024024.xlsx", keys["s2024024"], same)
+    expect["s2024025"] = ("graded", n, ["same answers as s2024024"])
+    expect["s2024024"] = ("graded", None, ["same answers as s2024025", "answers fit s2024025's numbers"])
     # a file handed in twice (the same bytes in two places)
     fill(hand / "s2024009.xlsx", back / "s2024009.xlsx", keys["s2024009"], careful(keys["s2024009"]))
     (back / "again").mkdir()
@@ -151,8 +161,10 @@ def klass(tmp_path_factory):
         wb = openpyxl.load_workbook(staged / "Ωμέγα.xlsx")
     wb["1.01 inputs"]["B10"] = 7
     wb["1.06 error"].title = "error sheet"
+    lr = next(row[1] for row in wb["Overview"].iter_rows() if row[0].value == "lr (learning rate)")
+    lr.value = 0.5
     wb.save(back / "Ωμέγα.xlsx")
-    expect["Ωμέγα"] = ("graded", n, ["given values changed: X", "sheet '1.06 error' renamed 'error sheet'"])
+    expect["Ωμέγα"] = ("graded", n, ["given values changed: X, lr", "sheet '1.06 error' renamed 'error sheet'"])
     (back / "notes.xlsx").write_bytes(b"PK\x03\x04 not a workbook")
     for sid in IDS:
         expect.setdefault(sid, ("missing", None, []))

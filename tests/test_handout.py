@@ -287,3 +287,17 @@ def test_a_class_made_before_the_teachers_file_embedded_its_config_still_grades(
     assert old.legacy and not new.legacy
     a, b = Key(old, old.config(), old.students[0]), Key(new, new.config(), new.students[0])
     assert a.true == b.true
+
+
+def test_a_fifo_among_the_returns_gets_its_row_and_never_hangs(small, tmp_path):
+    import shutil
+
+    work = tmp_path / "c"
+    shutil.copytree(small / "c", work)
+    (tmp_path / "r").mkdir()
+    os.mkfifo(tmp_path / "r" / "s1.xlsx")
+    r = subprocess.run([sys.executable, "-m", "stepviz", "grade", str(work), str(tmp_path / "r"), "-q"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    text = (work / "grades.csv").read_text(encoding="utf-8")
+    assert '"s1","Ann","unreadable: is a FIFO' in text and text.count('"missing"') == 4
