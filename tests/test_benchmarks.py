@@ -21,3 +21,6 @@ def test_benchmarks_run_in_tiny_mode(monkeypatch):
     assert results["class"]["class per student"]["ratio"] > 0
     for n in (3, 6):  # every typed answer is the true one: every submission is all right
         assert results["class"][f"grade {n}"]["submissions"] == results["class"][f"grade {n}"]["all_right"] == n
+    returns = results["returns"]  # every return read; every hostile file refused
+    assert returns["read 300"]["read"] == returns["read 300"]["files"] == 6
+    assert all(r["unreadable"] == 1 for r in returns["hostile"].values()) and len(returns["hostile"]) == 5

@@ -22,6 +22,8 @@ from stepviz.returns import MAX_CELLS, Error, Return, Unreadable, find_returns, 
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "benchmarks"))
+from bench_returns import minimal_xlsx, strings_bomb, xfd, zip_bomb  # noqa: E402  (the benchmark's files too)
 
 # cells typed into the first step sheet of a real workbook, far below what stepviz wrote
 TYPED = {(40, 1): "0,637", (41, 1): "1.725", (42, 1): datetime.datetime(2026, 1, 2), (43, 1): True,
@@ -29,42 +31,6 @@ TYPED = {(40, 1): "0,637", (41, 1): "1.725", (42, 1): datetime.datetime(2026, 1,
 
 
 # ---------------------------------------------------------------- building files
-
-
-def minimal_xlsx(path, sheet_xml: bytes, shared: bytes | None = None, extra: dict | None = None):
-    """An .xlsx written by hand: one sheet, optional shared strings."""
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    parts = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
-            '"/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.'
-            'main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxml'
-            'formats-officedocument.spreadsheetml.worksheet+xml"/>' + (
-                '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
-                'officedocument.spreadsheetml.sharedStrings+xml"/>' if shared is not None else "") + "</Types>"),
-        "_rels/.rels": (f'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-                        f'relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" '
-                        'Target="xl/workbook.xml"/></Relationships>'),
-        "xl/workbook.xml": (f'<?xml version="1.0"?><workbook {ns} xmlns:r="{rel}"><sheets><sheet name="S" '
-                            'sheetId="1" r:id="rId1"/></sheets></workbook>'),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-            f'relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-            + (f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
-               if shared is not None else "") + "</Relationships>"),
-        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet {ns}><sheetData>'.encode()
-        + sheet_xml + b"</sheetData></worksheet>",
-    }
-    if shared is not None:
-        parts["xl/sharedStrings.xml"] = f'<?xml version="1.0"?><sst {ns}>'.encode() + shared + b"</sst>"
-    parts.update(extra or {})
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -220,34 +186,23 @@ def test_a_float_formatted_either_way_parses_back(x, decimals, grouped):
 
 
 def timed_unreadable(path, **kw):
-    t = time.perf_counter()
+    """(reason, seconds): the CPU time the reading cost (this process and its reaped children: a
+    worker that died is counted), which a shared machine does not inflate; the wall time is
+    bounded loosely (the benchmark measures it on a quiet machine)."""
+    import resource
+
+    def cpu():
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    t, c = time.perf_counter(), cpu()
     with pytest.raises(Unreadable) as e:
         read_return(path, **kw)
-    seconds = time.perf_counter() - t
+    seconds, wall = cpu() - c, time.perf_counter() - t
+    assert wall < 15, wall
     reason = str(e.value)
     assert reason and "\n" not in reason and all(ch.isprintable() for ch in reason), reason
     return reason, seconds
-
-
-def xfd(path):
-    return minimal_xlsx(path, b'<row r="1"><c r="A1"><v>1</v></c></row>'
-                              b'<row r="1048576"><c r="XFD1048576"><v>2</v></c></row>')
-
-
-def strings_bomb(path):
-    """A shared string of 1,000,000 characters (a part under 1 MiB: no ratio bound applies)
-    referenced by 60,000 cells: 60 GB once every cell holds its own copy."""
-    import random
-
-    rng = random.Random(0)
-    text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(1_000_000))
-    rows = b"".join(b'<row r="%d"><c r="A%d" t="s"><v>0</v></c></row>' % (i, i) for i in range(1, 60_001))
-    return minimal_xlsx(path, rows, shared=f'<si><t>{text}</t></si>'.encode())
-
-
-def zip_bomb(path):
-    """A sheet part that inflates 1000:1 (50 MB of blanks)."""
-    return minimal_xlsx(path, b" " * 50_000_000)
 
 
 def test_a_cell_at_xfd1048576_costs_little(tmp_path):
@@ -399,3 +354,78 @@ def test_an_lms_download_tree(tmp_path):
     assert found == find_returns([str(root)]) == sorted(found, key=lambda f: (str(f).casefold(), str(f)))
     assert find_returns([root / "b.xlsx", root / "b.xlsx", root / "missing.xlsx"]) == [root / "b.xlsx",
                                                                                        root / "missing.xlsx"]
+
+
+# ---------------------------------------------------------------- .ods and .xlsm by hand; the worker
+
+
+def test_ods_formulas_repeated_cells_and_hostile_repeats(tmp_path):
+    from bench_returns import ODS_ONE, far_ods, minimal_ods
+
+    path = minimal_ods(tmp_path / "ok.ods", f'<table:table-row>{ODS_ONE}<table:table-cell table:formula="of:=1+1" '
+                       'office:value-type="float" office:value="2"/></table:table-row><table:table-row table:number-'
+                       'rows-repeated="2"><table:table-cell table:number-columns-repeated="2" table:formula="of:=1" '
+                       'office:value-type="float" office:value="1"/></table:table-row>')
+    r = read_return(path)
+    assert r.kind == "ods" and r.sheets == {"S": {(0, 0): 1.0, (0, 1): 2.0, (1, 0): 1.0, (1, 1): 1.0, (2, 0): 1.0,
+                                                  (2, 1): 1.0}}
+    assert r.formulas == 5 and r.formula_cells == {("S", 0, 1), ("S", 1, 0), ("S", 1, 1), ("S", 2, 0), ("S", 2, 1)}
+    reason, seconds = timed_unreadable(far_ods(tmp_path / "far.ods"))
+    assert seconds < 2, reason
+    many = minimal_ods(tmp_path / "many.ods", '<table:table-row table:number-rows-repeated="1000"><table:table-cell '
+                       'table:number-columns-repeated="1000" table:formula="of:=1"/></table:table-row>')
+    reason, seconds = timed_unreadable(many)
+    assert "formula cells" in reason and seconds < 2, reason
+
+
+def test_a_macro_workbook_is_xlsm(tmp_path):
+    path = minimal_xlsx(tmp_path / "m.xlsm", b'<row r="1"><c r="A1"><v>1</v></c></row>')
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(b"sheet.main+xml",
+                                                                        b"sheet.macroEnabled.main+xml")
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    r = read_return(path)
+    assert r.kind == "xlsm" and r.sheets == {"S": {(0, 0): 1.0}} and r.formulas == 0
+
+
+def test_the_reader_recovers_after_a_hostile_file_and_a_timeout(returns, tmp_path):
+    ok = returns["original"]
+    first = read_return(ok)
+    with pytest.raises(Unreadable, match="memory"):
+        read_return(xfd(tmp_path / "xfd.xlsx"))
+    with pytest.raises(Unreadable, match=r"took more than 1e-06 s"):
+        read_return(ok, timeout=1e-6)
+    assert read_return(ok, memory=2**24) == first  # 16 MiB beyond the inherited: enough for a return
+    with pytest.raises(Unreadable, match="more than 16 MiB of memory"):  # a worker of that size is made
+        read_return(tmp_path / "xfd.xlsx", memory=2**24)
+    assert read_return(ok) == first
+
+
+def test_names_in_any_script_and_links(returns, tmp_path):
+    folder = tmp_path / "李四 Zoë's return"
+    folder.mkdir()
+    target = folder / "作业 1.XLSX"
+    target.write_bytes(returns["original"].read_bytes())
+    (tmp_path / "link.xlsx").symlink_to(target)
+    assert read_return(target).properties["student_id"] == "s1"
+    assert read_return(tmp_path / "link.xlsx").sheets == read_return(target).sheets
+
+
+def test_a_sheet_written_with_a_namespace_prefix(tmp_path):
+    """Some writers (the Open XML SDK) spell every element with a prefix: <x:c>, <x:f>."""
+    path = minimal_xlsx(tmp_path / "x.xlsx", b"")
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = (
+        b'<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<x:sheetData><x:row r="1"><x:c r="A1"><x:v>2</x:v></x:c><x:c r="B1"><x:f>A1*2</x:f><x:v>4</x:v></x:c>'
+        b'<x:c r="C1" t="e"><x:f>1/0</x:f><x:v>#DIV/0!</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    r = read_return(path)
+    assert r.sheets == {"S": {(0, 0): 2.0, (0, 1): 4.0, (0, 2): Error("#DIV/0!")}}
+    assert r.formulas == 2 and r.formula_cells == {("S", 0, 1), ("S", 0, 2)}
