@@ -29,6 +29,8 @@ t = time.perf_counter()
 from stepviz.cli import main
 rc = main(sys.argv[2:])
 import resource
+import stepviz.returns
+stepviz.returns._stop()  # reap the reading worker, so that its peak is counted below
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
 children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest reading child
 with open(sys.argv[1], "w") as f:
