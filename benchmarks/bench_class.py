@@ -107,6 +107,8 @@ def convert(files, outdir, to, workdir):
     """Save ``files`` as ``to`` (ods, xls) with LibreOffice, one soffice start; remove the originals."""
     import shutil
 
+    if shutil.which("soffice") is None:  # no LibreOffice: the returns stay .xlsx
+        return
     profile = workdir / "profile"
     (profile / "user").mkdir(parents=True, exist_ok=True)
     filters = {"ods": "ods", "xls": "xls:MS Excel 97"}
