@@ -49,9 +49,9 @@ CHECK_RTOL = 1e-9  # how far a rebuilt reference answer may move (BLAS kernels d
 # Windows' reserved device names, with or without an extension
 RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(\..*)?", re.IGNORECASE)
 UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
-# characters that would make a phantom line or row: control characters (tab aside) and the
-# Unicode line and paragraph separators
-PHANTOM = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# characters that would make a phantom line or row: control characters (a line break inside a
+# quoted field, a tab) and the Unicode line and paragraph separators
+PHANTOM = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ClassError(StepvizError):
@@ -446,7 +446,9 @@ def make_class(roster, source: str | None, folder, *, mode: str = "assessment", 
         raise ClassError(f"{folder}: holds another class ({CLASS_FILE} differs: roster, configuration, options or "
                          "secret); choose a new folder")
     if existing is not None:  # the same class: the same file, whatever path or version wrote it
-        course = dataclasses.replace(course, source=existing.source, version=existing.version or __version__)
+        existing.verify(base, folder / CLASS_FILE)  # and the same numbers, or no workbook is rewritten
+        course = dataclasses.replace(course, source=existing.source, version=existing.version or __version__,
+                                     check=existing.check or course.check)
     parent = folder.absolute().parent
     if not parent.is_dir():
         raise ClassError(f"{parent}: no such folder for the class")

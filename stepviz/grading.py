@@ -696,12 +696,14 @@ def feedback_page(sub, base, layout) -> str:
     every text escaped."""
     esc = html.escape
     rows = []
-    names = question_names(base, layout)
-    for q, name in zip(layout.questions, names):
+    names = layout.questions
+    for q in layout.questions:
         v, expected, verdict, tol = sub.verdicts[q]
         note = sub.notes.get(q, "")
         tip = sub.hints.get(q, "")
-        rows.append(f"<tr><td>{esc(name)}</td><td>{'' if v is None else esc(f'{v:.6g}')}</td>"
+        r, c = sub.focus[q]
+        rows.append(f"<tr><td>{esc(base.label(q[0]))}.{q[1]:02d}</td><td>{esc(q[2])}[{r + 1},{c + 1}]</td>"
+                    f"<td>{'' if v is None else esc(f'{v:.6g}')}</td>"
                     f"<td>{esc(f'{expected:.6g}')}</td><td class='{esc(verdict)}'>{esc(verdict)}</td>"
                     f"<td>{esc('; '.join(x for x in (note, tip) if x))}</td></tr>")
     out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>stepviz feedback</title>",
@@ -712,7 +714,8 @@ def feedback_page(sub, base, layout) -> str:
            "answers or from the correct ones; a blank answer carries nothing forward.</p>"]
     if sub.flags:
         out.append("<p><b>Note:</b> " + esc("; ".join(sub.flags)) + "</p>")
-    out.append("<table><tr><th>question</th><th>your answer</th><th>expected</th><th></th><th>hint</th></tr>")
+    out.append("<table><tr><th>sheet</th><th>question</th><th>your answer</th><th>expected</th><th></th>"
+               "<th>hint</th></tr>")
     return "\n".join(out + rows + ["</table></body></html>", ""])
 
 

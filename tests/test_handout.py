@@ -74,6 +74,7 @@ def test_the_same_class_again_gives_the_same_bytes_and_leaves_the_teachers_other
     ("id,name\na,Ann,x\n", "line 2: 3 fields, the header has 2"),
     ("id,name\na\u2028b,Ann\n", "line 2: the id 'a\\u2028b' holds the control character"),
     ("id,name\na,A\fB\n", "line 2: the name 'A\\x0cB' holds"),
+    ('id,name\na,"Ann\nBob"\n', "line 2: the name 'Ann\\nBob' holds"),
     ("id,name\na\x1b[31m,A\n", "line 2: the id"),
     ("id,name\nab,A\nAB,B\n", "line 3: id 'AB' and 'ab' make the same file name"),
     ("id,name\nx.,A\nx,B\n", "make the same file name x.xlsx"),
