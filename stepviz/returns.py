@@ -2,9 +2,10 @@
 
 python-calamine reads the values of all four formats, but it materialises each sheet's used
 range from A1: one typed cell at XFD1048576 asks for 550 GB and aborts the process (a Rust
-allocation failure, not an exception). So every file is parsed in a forked child process that
+allocation failure, not an exception). So every file is parsed in a forked worker process that
 cannot allocate more than ``memory`` bytes beyond what it inherited (``RLIMIT_AS``) and is killed
-after ``timeout`` seconds; the grading process only receives the non-empty cells. Before
+after ``timeout`` seconds on a file (then replaced); the grading process only receives the
+non-empty cells. Before
 calamine runs, the child bounds what it is about to inflate (file size, zip directory, part
 sizes and compression ratios, through ``stepviz.reader.check_workbook``), and before the cells
 cross into Python, the sheets' used ranges. A file that breaks any of this is ``Unreadable``,
@@ -12,22 +13,27 @@ with a one-line reason; nothing else is raised.
 
 calamine returns values only: the formulas (their count and places), the error values (which it
 reads as empty) and the custom document properties are read here from the sheet XML
-(xlsx/xlsm) or content.xml / meta.xml (ods), streamed with the same bounds. An .xls keeps its
-values only (formulas unknown, error values read as empty, no properties).
+(xlsx/xlsm) or content.xml / meta.xml (ods), streamed with the same bounds, or the OLE
+property set (xls). An .xls gives no formulas (unknown) and its error values read as empty.
 """
 from __future__ import annotations
 
+import array
 import atexit
+import codecs
 import datetime
 import functools
 import io
 import math
+import numbers
 import os
 import pickle
 import re
 import select
 import signal
 import stat
+import struct
+import sys
 import threading
 import time
 import zipfile
@@ -74,7 +80,8 @@ class Return:
     """What a returned file holds. ``sheets``: sheet name -> {(row, col) 0-based: value}, only
     the non-empty cells; a value is a float or int, str, bool, datetime/date/time/timedelta or
     Error. ``properties``: the custom document properties named stepviz_*, without the prefix
-    (xlsx/xlsm: docProps/custom.xml; ods: meta.xml's user-defined; xls: none are read).
+    (xlsx/xlsm: docProps/custom.xml; ods: meta.xml's user-defined; xls: the OLE property set;
+    {} when there are none or they are damaged).
     ``formulas``: formula cells in the whole file (None for .xls: unknown); ``formula_cells``:
     (sheet, row, col) of each of them, where known."""
 
@@ -105,8 +112,14 @@ def find_returns(paths) -> list[Path]:
         expect(is_path(p), "find_returns", "file or folder names (str or pathlib.Path)", p)
     found = {}
     for p in map(Path, paths):
-        if p.is_dir():  # a folder named (even through a link) is searched; links inside it are not entered
-            root = os.path.realpath(p)
+        try:
+            folder = p.is_dir()
+            real = os.path.realpath(p)
+        except (OSError, ValueError):  # a NUL in the name, a loop of links: read_return says why
+            found.setdefault(str(p), p)
+            continue
+        if folder:  # a folder named (even through a link) is searched; links inside it are not entered
+            root = real
             for top, dirs, files in os.walk(p):  # followlinks=False
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in files:
@@ -118,7 +131,7 @@ def find_returns(paths) -> list[Path]:
                         continue  # a link out of the tree
                     found.setdefault(real, f)
         else:
-            found.setdefault(os.path.realpath(p), p)
+            found.setdefault(real, p)
     return sorted(found.values(), key=lambda f: (str(f).casefold(), str(f)))
 
 
@@ -173,9 +186,10 @@ def read_return(path, *, timeout: float = 10.0, memory: int = 400 * 2**20) -> Re
 
 class _Worker:
     """A forked child that reads files one after another, limited to ``memory`` bytes beyond what
-    it inherited (RLIMIT_AS): forking once per file would cost more than reading (about 25 ms
-    against 10). When it dies (calamine aborts on an allocation it cannot make) or overruns a
-    file's time, the file is unreadable and the next one gets a new worker."""
+    it inherited (RLIMIT_AS): a fork per file cost 56 ms per default return against 15 ms read in
+    the process (copy-on-write of the parent's pages). When it dies (calamine aborts on an
+    allocation it cannot make) or overruns a file's time, the file is unreadable and the next one
+    gets a new worker."""
 
     RECYCLE = 500  # files, against slow growth of a long-lived heap
 
@@ -256,6 +270,9 @@ def _serve(req: int, res: int, memory: int) -> int:
     import faulthandler
 
     faulthandler.disable()  # nor a traceback of the abort (pytest enables it on a copy of stderr)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # the CLI's handlers raise into cleanup code: not here
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     gc.freeze()  # what the worker inherited is never scanned (scanning would copy every page)
     _limit(memory)
     with os.fdopen(req, "rb") as requests, os.fdopen(res, "wb") as answers:
@@ -281,6 +298,8 @@ def _outcome(path: Path):
         return "memory", ""
     except RecursionError:
         return "unreadable", "not a readable workbook (nested too deeply)"
+    except OSError as e:  # permissions, a file removed meanwhile, an I/O error
+        return "unreadable", f"cannot be read ({e.strerror or type(e).__name__})"
     except Exception as e:  # noqa: BLE001  (any parser's error: the file is unreadable)
         return "unreadable", _reason(e)
 
@@ -298,7 +317,10 @@ def _in_child(path: Path, timeout: float, memory: int):
             _worker.close()
             _worker = None
         if _worker is None:
-            _worker = _Worker(memory)
+            try:
+                _worker = _Worker(memory)
+            except OSError as e:  # no process or pipe to be had (EAGAIN, EMFILE)
+                return "unreadable", f"no process to read it in ({e.strerror}); not read"
         what, value = _worker.read(os.path.abspath(path), timeout)
         if what not in ("ok", "unreadable"):
             _worker.close()
@@ -362,7 +384,7 @@ def _reason(e: Exception) -> str:
 
 def _parse(path: Path):
     """(kind, (sheets, properties, formulas, formula cells)) of a file, bounds first."""
-    with open(path, "rb") as f:
+    with _open(path) as f:
         head = f.read(8)
     if head == _OLE:
         kind = "xls"
@@ -375,10 +397,25 @@ def _parse(path: Path):
     if kind == "ods":
         properties = _ods_properties(path)
         formulas, cells = _ods_scan(path, sheets)
-    elif kind != "xls":
+    elif kind == "xls":
+        with _open(path) as f:
+            properties = _xls_properties(f.read(MAX_FILE_BYTES + 1))
+    else:
         properties = _xlsx_properties(path)
         formulas, cells = _xlsx_scan(path, sheets)
     return kind, (sheets, properties, formulas, cells)
+
+
+def _open(path: Path):
+    """The file, opened without blocking (a file swapped for a FIFO since it was checked does not
+    hang the worker) and checked again to be a regular file of at most MAX_FILE_BYTES."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+        os.close(fd)
+        raise Unreadable("changed while it was read (no longer a regular file of at most "
+                         f"{MAX_FILE_BYTES // 2**20} MiB); not read")
+    return os.fdopen(fd, "rb")
 
 
 def _zip_kind(path: Path) -> str:
@@ -420,7 +457,7 @@ def _values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
     """calamine's values, only the non-empty cells, the used ranges bounded before they reach Python."""
     from python_calamine import CalamineWorkbook
 
-    with open(path, "rb") as f:
+    with _open(path) as f:
         wb = CalamineWorkbook.from_filelike(f)
     names = wb.sheet_names
     if len(names) > MAX_SHEETS:
@@ -608,6 +645,125 @@ def _ods_properties(path: Path) -> dict[str, str]:
     return out
 
 
+# ---------------------------------------------------------------- xls: properties
+# python-calamine reads no document property. Excel and LibreOffice keep the custom ones of an
+# .xls in the DocumentSummaryInformation stream of its OLE compound file ([MS-CFB], [MS-OLEPS]):
+# read here, every count and chain bounded by the file's size.
+
+_FREE_END = 0xFFFFFFFA  # sector numbers at or above are special (end of chain, free, FAT, DIFAT)
+_USER = bytes.fromhex("05d5cdd59c2e1b10939708002b2cf9ae")  # FMTID_UserDefinedProperties, as stored
+
+
+def _xls_properties(data: bytes) -> dict[str, str]:
+    """stepviz_* custom document properties of an .xls (an OLE compound file): the
+    DocumentSummaryInformation stream's user-defined section, where Excel and LibreOffice keep
+    them. A damaged file gives {} (the values may still be read)."""
+    try:
+        stream = _ole_stream(data, "\x05DocumentSummaryInformation")
+        return _user_properties(stream) if stream else {}
+    except (struct.error, IndexError, ValueError, KeyError, LookupError, UnicodeError):
+        return {}
+
+
+def _words(raw: bytes):
+    """Little-endian 32-bit words, as a compact array (a FAT of a 32 MiB file: 8 M entries)."""
+    out = array.array("I")
+    out.frombytes(raw[:len(raw) // 4 * 4])
+    if sys.byteorder == "big":
+        out.byteswap()
+    return out
+
+
+def _ole_stream(data: bytes, wanted: str) -> bytes | None:
+    shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
+    if not (7 <= shift <= 16 and mini_shift < shift):
+        raise ValueError("sector size")
+    size, mini = 1 << shift, 1 << mini_shift
+    n_fat, first_dir, _, cutoff, first_minifat, n_minifat, first_difat, n_difat = struct.unpack_from(
+        "<IIIIIIII", data, 0x2C)
+    sectors = (len(data) - 512) // size + 1
+
+    def sector(n):
+        if n >= sectors:
+            raise ValueError("sector")
+        return data[512 + n * size: 512 + (n + 1) * size]
+
+    fat_sectors = _words(data[0x4C:0x200])
+    d, seen = first_difat, 0
+    while d < _FREE_END and seen <= sectors:
+        entries = _words(sector(d))
+        fat_sectors += entries[:-1]
+        d, seen = entries[-1], seen + 1
+    fat = _words(b"".join(sector(s) for s in fat_sectors[:min(n_fat, sectors)]))
+
+    def chain(start, table, limit):
+        out, s = [], start
+        while s < _FREE_END:
+            if len(out) > limit or s >= len(table):
+                raise ValueError("chain")
+            out.append(s)
+            s = table[s]
+        return out
+
+    directory = b"".join(sector(s) for s in chain(first_dir, fat, sectors))
+    entries = []
+    for k in range(len(directory) // 128):
+        e = directory[k * 128:(k + 1) * 128]
+        length = min(struct.unpack_from("<H", e, 64)[0], 64)
+        entries.append((e[:max(length - 2, 0)].decode("utf-16-le", "replace"), e[66],
+                        *struct.unpack_from("<II", e, 116)))
+    root = entries[0]
+    for name, kind, start, length in entries:
+        if kind != 2 or name != wanted:
+            continue
+        if length > 2**20:
+            raise ValueError("stream too long")
+        if length < cutoff:
+            minifat = _words(b"".join(sector(s) for s in chain(first_minifat, fat, sectors)))
+            ministream = b"".join(sector(s) for s in chain(root[2], fat, sectors))
+            out = b"".join(ministream[m * mini:(m + 1) * mini] for m in chain(start, minifat, len(minifat)))
+        else:
+            out = b"".join(sector(s) for s in chain(start, fat, sectors))
+        return out[:length]
+    return None
+
+
+def _user_properties(stream: bytes) -> dict[str, str]:
+    n_sections = struct.unpack_from("<I", stream, 24)[0]
+    for k in range(min(n_sections, 4)):
+        fmtid, offset = stream[28 + 20 * k: 44 + 20 * k], struct.unpack_from("<I", stream, 44 + 20 * k)[0]
+        if fmtid != _USER:
+            continue
+        count = struct.unpack_from("<I", stream, offset + 4)[0]
+        pairs = struct.unpack_from(f"<{2 * min(count, 1000)}I", stream, offset + 8)
+        where = dict(zip(pairs[::2], pairs[1::2]))
+        codepage = 1252
+        if 1 in where:
+            codepage = struct.unpack_from("<H", stream, offset + where[1] + 4)[0]
+        encoding = "utf-16-le" if codepage == 1200 else ("utf-8" if codepage == 65001 else f"cp{codepage}")
+        codecs.lookup(encoding)
+        names, at = {}, offset + where[0]
+        for _ in range(min(struct.unpack_from("<I", stream, at)[0], 1000)):
+            pid, n = struct.unpack_from("<II", stream, at + 4)
+            raw = stream[at + 12: at + 12 + n * (2 if codepage == 1200 else 1)]
+            names[pid] = raw.decode(encoding, "replace").rstrip("\x00")
+            at += 8 + len(raw) + ((-len(raw)) % 4 if codepage == 1200 else 0)
+        out = {}
+        for pid, name in names.items():
+            if not name.startswith("stepviz_") or pid not in where:
+                continue
+            at = offset + where[pid]
+            vt = struct.unpack_from("<H", stream, at)[0]
+            if vt == 30:  # VT_LPSTR
+                n = struct.unpack_from("<I", stream, at + 4)[0]
+                out[name[8:]] = stream[at + 8: at + 8 + n].decode(encoding, "replace").split("\x00")[0]
+            elif vt == 31:  # VT_LPWSTR
+                n = struct.unpack_from("<I", stream, at + 4)[0]
+                out[name[8:]] = stream[at + 8: at + 8 + 2 * n].decode("utf-16-le", "replace").split("\x00")[0]
+        return out
+    return {}
+
+
 # ---------------------------------------------------------------- reading an answer as a number
 
 _SPACES = "\u00a0\u202f\u2009\u2007 '\u2019"  # group separators: spaces (NBSP, thin, narrow) and apostrophes
@@ -627,13 +783,13 @@ def number_of(value) -> tuple[float | None, str | None]:
     an error value, a formula's text or other text is no number, with a flag saying which."""
     if value is None:
         return None, None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or type(value).__name__ in ("bool_", "bool"):  # numpy's too (numpy.bool)
         return None, "TRUE/FALSE, not a number"
     if isinstance(value, Error):
         return None, f"an error value ({value.text})"
     if isinstance(value, (datetime.date, datetime.time, datetime.timedelta)):
         return None, "a date"
-    if isinstance(value, (int, float)) or type(value).__name__ in ("float64", "float32", "int64", "int32"):
+    if isinstance(value, numbers.Real):  # numpy's numbers too
         v = float(value)
         return (v, None) if math.isfinite(v) else (None, "not a finite number")
     if not isinstance(value, str):

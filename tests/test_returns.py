@@ -53,14 +53,19 @@ def returns(tmp_path_factory):
     profile = d / "profile"
     (profile / "user").mkdir(parents=True)
     (profile / "user" / "registrymodifications.xcu").write_text(PROFILE)
+    far = openpyxl.Workbook()  # a value in the last cell an .xls has (IV65536) and one in A1
+    far.active["A1"], far.active["IV65536"] = 1, 2
+    far.save(d / "far.xlsx")
     out = {"original": original, "openpyxl": typed}
     for to, flt in (("ods", "ods"), ("xls", "xls:MS Excel 97"), ("xlsx", "xlsx:Calc MS Excel 2007 XML")):
         target = d / f"lo-{to}"
+        files = [typed] + ([d / "far.xlsx"] if to == "xls" else [])
         r = subprocess.run([soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--invisible",
                             "--norestore", "--nologo", "--nodefault", "--nolockcheck", "--convert-to", flt,
-                            "--outdir", str(target), str(typed)], capture_output=True, text=True, timeout=300)
+                            "--outdir", str(target), *map(str, files)], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0 and (target / f"typed.{to}").is_file(), r.stdout + r.stderr
         out[f"lo-{to}"] = target / f"typed.{to}"
+    out["far-xls"] = d / "lo-xls" / "far.xls"
     return out
 
 
@@ -124,11 +129,29 @@ def test_resaved_files_read_the_same_values(returns, form):
     assert verdicts[(46, 1)] == (0.5, None) and verdicts[(47, 1)] == (-0.5, "typed as text")
 
 
-def test_libreoffice_keeps_the_stepviz_properties_in_ods_not_readable_in_xls(returns):
-    assert read_return(returns["lo-ods"]).properties["student_id"] == "s1"
-    assert read_return(returns["lo-xlsx"]).properties["student_id"] == "s1"
-    assert read_return(returns["openpyxl"]).properties["student_id"] == "s1"
-    assert read_return(returns["lo-xls"]).properties == {}
+def test_libreoffice_keeps_the_stepviz_properties_in_ods_and_xls(returns):
+    want = read_return(returns["original"]).properties
+    assert want["student_id"] == "s1" and want["student_name"] == "Ana" and len(want) > 10
+    for form in ("lo-ods", "lo-xls", "lo-xlsx", "openpyxl"):
+        assert read_return(returns[form]).properties == want, form
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 255)), min_size=1, max_size=12), st.booleans())
+def test_a_damaged_xls_gives_a_return_or_a_reason(returns, tmp_path_factory, changes, header):
+    """Bytes of an .xls changed (in its header, where the sectors and chains are declared, or
+    anywhere): its values, its properties or a reason, never another exception."""
+    data = bytearray(returns["lo-xls"].read_bytes())
+    for where, byte in changes:
+        data[where % (512 if header else len(data))] = byte
+    path = tmp_path_factory.mktemp("xls") / "d.xls"
+    path.write_bytes(bytes(data))
+    try:
+        r = read_return(path)
+    except Unreadable as e:
+        assert str(e) and "\n" not in str(e)
+    else:
+        assert r.kind == "xls" and isinstance(r.properties, dict)
 
 
 def test_the_kind_comes_from_the_content_not_the_name(returns, tmp_path):
@@ -212,6 +235,14 @@ def test_a_cell_at_xfd1048576_costs_little(tmp_path):
     assert "used range" in reason and seconds < 2, (reason, seconds)
 
 
+def test_an_xls_whose_used_range_is_all_of_it_is_refused(returns):
+    """65,536 x 256 cells (16.8 million): more than the used ranges' bound, whatever calamine
+    manages to allocate."""
+    assert returns["far-xls"].stat().st_size < 20_000
+    reason, seconds = timed_unreadable(returns["far-xls"])
+    assert ("used ranges cover more than" in reason or "memory" in reason) and seconds < 2, (reason, seconds)
+
+
 def test_a_shared_strings_bomb_is_refused(tmp_path):
     path = strings_bomb(tmp_path / "sst.xlsx")
     reason, seconds = timed_unreadable(path)
@@ -261,7 +292,7 @@ def test_broken_files_are_unreadable_with_a_reason(returns, tmp_path, case):
         with open(path, "wb") as f:
             f.truncate(33 * 2**20)
     reason, seconds = timed_unreadable(path)
-    words = {"truncated": "not a readable", "corrupt": "", "text": "not a spreadsheet", "empty": "empty", "folder": "directory",
+    words = {"truncated": "not a readable", "corrupt": "not a readable", "text": "not a spreadsheet", "empty": "empty", "folder": "directory",
              "fifo": "FIFO", "missing": "no such file", "zip": "not an .xlsx", "big": "larger"}[case]
     assert words in reason and seconds < 2, reason
 
@@ -429,3 +460,72 @@ def test_a_sheet_written_with_a_namespace_prefix(tmp_path):
     r = read_return(path)
     assert r.sheets == {"S": {(0, 0): 2.0, (0, 1): 4.0, (0, 2): Error("#DIV/0!")}}
     assert r.formulas == 2 and r.formula_cells == {("S", 0, 1), ("S", 0, 2)}
+
+
+def test_numbers_of_numpy_and_a_path_given_as_text(tmp_path):
+    import numpy as np
+
+    assert number_of(np.float64(0.25)) == (0.25, None) and number_of(np.int64(2)) == (2.0, None)
+    assert number_of(np.bool_(True)) == (None, "TRUE/FALSE, not a number")
+    (tmp_path / "a.xlsx").write_bytes(b"x")
+    assert find_returns(str(tmp_path)) == [tmp_path / "a.xlsx"]  # one folder, not its characters
+
+
+def test_a_file_removed_or_swapped_after_the_check(tmp_path):
+    """What the worker finds may differ from what the grading process checked: a file removed
+    meanwhile, or one swapped for a FIFO (opened without blocking, refused)."""
+    from stepviz.returns import _outcome
+
+    assert _outcome(tmp_path / "gone.xlsx") == ("unreadable", "cannot be read (No such file or directory)")
+    os.mkfifo(tmp_path / "fifo.xlsx")
+    what, reason = _outcome(tmp_path / "fifo.xlsx")
+    assert what == "unreadable" and reason.startswith("changed while it was read"), reason
+
+
+def test_odd_names_are_kept_for_read_return_to_refuse(tmp_path):
+    assert find_returns(["a\0b.xlsx"]) == [Path("a\0b.xlsx")]
+    with pytest.raises(Unreadable, match="cannot be opened"):
+        read_return("a\0b.xlsx")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["original", "lo-ods"]), st.integers(0, 10**9), st.binary(min_size=0, max_size=12),
+       st.integers(0, 40))
+def test_a_damaged_part_gives_a_return_or_a_reason_never_another_exception(returns, tmp_path_factory, form, where,
+                                                                            junk, cut):
+    """Inside a valid zip, one part's XML is damaged (bytes replaced, some cut out)."""
+    source = returns[form]
+    with zipfile.ZipFile(source) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml = sorted(n for n in parts if n.endswith(".xml"))
+    name = xml[where % len(xml)]
+    data = parts[name]
+    at = (where // len(xml)) % max(len(data), 1)
+    parts[name] = data[:at] + junk + data[at + cut:]
+    path = tmp_path_factory.mktemp("damaged") / f"d{source.suffix}"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in parts.items():
+            z.writestr(zipfile.ZipInfo(n) if n == "mimetype" else n, d)
+    try:
+        r = read_return(path)
+    except Unreadable as e:
+        assert str(e) and "\n" not in str(e)
+    else:
+        assert isinstance(r, Return) and r.kind == ("ods" if form == "lo-ods" else "xlsx")
+
+
+def test_the_worker_keeps_none_of_the_parents_files_open(returns):
+    """A pipe the grading process opened before the worker was forked reaches its end when the
+    grading process closes it (a worker holding a copy would keep a reader waiting forever)."""
+    import select
+
+    from stepviz.returns import _stop
+
+    _stop()
+    r, w = os.pipe()
+    try:
+        read_return(returns["original"])  # forks a new worker while w is open
+        os.close(w)
+        assert select.select([r], [], [], 5)[0] and os.read(r, 1) == b""
+    finally:
+        os.close(r)
