@@ -416,20 +416,24 @@ def _integrity(subs, answers, layout) -> None:
         if len(typed) < FIT_MIN:
             continue
 
-        tol = answers[sub.student.id][1]  # the student's own tolerances: the others' numbers are alike
+        own, tol = answers[sub.student.id]
 
-        def fit(sid):
-            true = answers[sid][0]
+        def near(v, x, q):
             # lenient: a hand computation from rounded numbers drifts past the tolerance of
-            # the exact chain, and another student's numbers differ by far more than 2 %
-            return sum(abs(v - true[q]) <= max(tol[q], FIT_RTOL * abs(true[q])) for q, v in typed)
+            # the exact chain; counted only where the two students' numbers are far apart
+            return abs(v - x) <= max(tol[q], FIT_RTOL * abs(x))
 
-        own = max(fit(sub.student.id), sub.score)
-        best = max((sid for sid in answers if sid != sub.student.id), key=fit, default=None)
+        best, best_k, best_all = None, 0, 0
+        for sid, (other, _) in answers.items():
+            if sid == sub.student.id:
+                continue
+            apart = [(q, v) for q, v in typed
+                     if abs(own[q] - other[q]) > 2 * max(tol[q], FIT_RTOL * abs(own[q]), FIT_RTOL * abs(other[q]))]
+            k = sum(near(v, other[q], q) for q, v in apart)
+            if k > best_k and k > sum(near(v, own[q], q) for q, v in apart) and k >= max(FIT_MIN, len(apart) / 2):
+                best, best_k, best_all = sid, k, sum(near(v, other[q], q) for q, v in typed)
         if best is not None:
-            k = fit(best)
-            if k > own and k >= max(FIT_MIN, len(typed) // 2):
-                sub.flags.append(f"answers fit {best}'s numbers: {k} of {len(qs)}")
+            sub.flags.append(f"answers fit {best}'s numbers: {best_all} of {len(qs)}")
     seen = {}
     for sub in subs:
         if sub.student is None or not sub.verdicts or sum(v is not None for v in sub.typed.values()) < FIT_MIN:
