@@ -14,6 +14,7 @@ import sys
 import time
 import warnings
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -393,3 +394,34 @@ def test_hints_name_the_mistake_a_grader_can_recognise():
         for value, words in mistakes:
             assert words in hint(run, typed, q, value, expected[q]), (q, words, value, expected[q])
     assert hint(run, typed, (1, 5, "output"), expected[(1, 5, "output")] + 0.3, expected[(1, 5, "output")]) == ""
+
+
+def test_the_copy_check_accuses_no_one_by_chance_among_300(tmp_path):
+    """Against 300 classmates: honest answers, answers all wrong in their own way, and a blank
+    are never said to fit another student; a copy with two changed answers is."""
+    import numpy as np
+
+    from stepviz.classroom import Student, make_class
+    from stepviz.grading import Layout, Submission, _integrity, true_answers
+
+    (tmp_path / "r.csv").write_text("id\n" + "".join(f"x{k}\n" for k in range(3)))
+    make_class(tmp_path / "r.csv", None, tmp_path / "c", secret="5eed")
+    course = load_course(tmp_path / "c")
+    base = course.config()
+    keys = [Key(course, base, s) for s in course.students]
+    layout = keys[0].layout
+    answers = {s.id: (true_answers(course, base, s, layout.questions), None)
+               for s in (Student(f"y{k}", "") for k in range(300))}
+    answers.update({k.student.id: (k.true, k.tol) for k in keys})
+    rng = np.random.default_rng(0)
+    honest_, copier = careful(keys[0]), careful(keys[2])
+    wrong = {q: v * rng.uniform(1.3, 3) for q, v in careful(keys[1]).items()}
+    for q in layout.questions[:2]:
+        copier[q] += 1.0
+    subs = [Submission(Path("a"), "a", student=keys[0].student, typed=honest_, verdicts={1: 1}),
+            Submission(Path("b"), "b", student=keys[1].student, typed=wrong, verdicts={1: 1}),
+            Submission(Path("c"), "c", student=keys[0].student, typed=copier, verdicts={1: 1})]
+    _integrity(subs, answers, layout)
+    assert subs[0].flags == [] and subs[1].flags == [], (subs[0].flags, subs[1].flags)
+    flag, = subs[2].flags  # 13 copied answers, one or two of them drifted from x2's exact numbers
+    assert re.fullmatch(rf"answers fit x2's numbers: 1[123] of {len(layout.questions)}", flag), flag
