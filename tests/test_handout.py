@@ -302,3 +302,28 @@ def test_a_fifo_among_the_returns_gets_its_row_and_never_hangs(small, tmp_path):
     assert r.returncode == 0, r.stderr
     text = (work / "grades.csv").read_text(encoding="utf-8")
     assert '"s1","Ann","unreadable: is a FIFO' in text and text.count('"missing"') == 4
+
+
+def test_a_full_disk_while_grading_leaves_the_gradebook_as_it_was(small, tmp_path, monkeypatch):
+    import shutil
+
+    import stepviz.grading as grading
+
+    work = tmp_path / "c"
+    shutil.copytree(small / "c", work)
+    (tmp_path / "r").mkdir()
+    shutil.copy(work / "handout" / "s1.xlsx", tmp_path / "r" / "s1.xlsx")
+    grading.grade_folder(work, [tmp_path / "r"], quiet=True)
+    before = snapshot(work)
+    real = grading._write_csv
+
+    def full(path, *a):
+        real(path, *a)
+        if path.name == "grades.csv":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(grading, "_write_csv", full)
+    shutil.copy(work / "handout" / "李四.xlsx", tmp_path / "r" / "李四.xlsx")
+    with pytest.raises(grading.GradeError, match="No space left on device.*grades.csv is as it was"):
+        grading.grade_folder(work, [tmp_path / "r"], quiet=True)
+    assert snapshot(work) == before
