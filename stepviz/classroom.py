@@ -449,14 +449,15 @@ def make_class(roster, source: str | None, folder, *, mode: str = "assessment", 
         existing.verify(base, folder / CLASS_FILE)  # and the same numbers, or no workbook is rewritten
         course = dataclasses.replace(course, source=existing.source, version=existing.version or __version__,
                                      check=existing.check or course.check)
-    parent = folder.absolute().parent
+    where = Path(os.path.abspath(folder))  # "-o ." names the current folder: its real name and parent
+    parent = where.parent
     if not parent.is_dir():
         raise ClassError(f"{parent}: no such folder for the class")
     private = None
     try:
         with signals_deferred():  # made and recorded at once
             try:
-                private = Path(tempfile.mkdtemp(prefix=f".{folder.name}.stepviz-", dir=parent))
+                private = Path(tempfile.mkdtemp(prefix=f".{where.name}.stepviz-", dir=parent))
             except OSError as e:
                 raise ClassError(f"{parent}: cannot write here ({e.strerror})") from None
             _PRIVATE.add(str(private))
@@ -471,10 +472,11 @@ def make_class(roster, source: str | None, folder, *, mode: str = "assessment", 
                 progress(1)
         with signals_deferred():  # all of it, or (a signal waits) nothing
             _check_folder(folder, students)  # again: it may have changed while we worked
-            if existing is None:
-                if folder.is_dir():
-                    folder.rmdir()  # empty (checked): the class takes its place
-                os.rename(private, folder)
+            if existing is None and not folder.is_dir():
+                os.rename(private, where)
+            elif existing is None:  # an empty folder (checked), perhaps the current one: filled, kept
+                os.rename(private / HANDOUT, where / HANDOUT)
+                os.rename(private / CLASS_FILE, where / CLASS_FILE)
             else:
                 (folder / HANDOUT).mkdir(exist_ok=True)
                 for s in students:

@@ -327,3 +327,12 @@ def test_a_full_disk_while_grading_leaves_the_gradebook_as_it_was(small, tmp_pat
     with pytest.raises(grading.GradeError, match="No space left on device.*grades.csv is as it was"):
         grading.grade_folder(work, [tmp_path / "r"], quiet=True)
     assert snapshot(work) == before
+
+
+def test_the_current_empty_folder_as_the_class_folder(tmp_path):
+    (tmp_path / "r.csv").write_text("id\na\n")
+    (tmp_path / "here").mkdir()
+    r = cli("class", "../r.csv", "-o", ".", "-q", cwd=tmp_path / "here")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "here").iterdir()) == ["class.toml", "handout"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here", "r.csv"]
