@@ -267,7 +267,7 @@ def cmd_class(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grading import grade_folder
+    from .gradebook import grade_folder
 
     table = grade_folder(args.folder, args.submissions, quiet=args.quiet, gradebook=args.gradebook)
     if not args.quiet:

@@ -1,5 +1,6 @@
-"""Grading a class's returned workbooks: every roster student gets one row, every file is
-graded on its own, and nothing a student wrote can run in the teacher's spreadsheet.
+"""Grading a class's returned workbooks: every roster student gets one row and every file is
+graded on its own (the files a grading writes: stepviz.gradebook; the feedback page and the
+hints: stepviz.feedback).
 
 Each return is read by :mod:`stepviz.returns` (``.xlsx``, ``.xlsm``, ``.ods``, ``.xls``;
 bounded, a hostile file becomes ``Unreadable``). Nothing of a submission's formulas or cached
@@ -16,15 +17,11 @@ the student's own, identical answer sets.
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
-import html
 import math
 import os
-import shutil
 import stat
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +29,7 @@ from pathlib import Path
 from .classroom import CLASS_FILE, Student, handout_folder, load_course, safe_name, trained_to_detail
 from .errors import StepvizError, expect, is_path
 
-GRADES = "grades.csv"
 FEEDBACK = "feedback"
-GRADEBOOKS = ("moodle", "canvas")
-DANGEROUS = ("=", "+", "-", "@", "\t", "\r")  # a CSV cell beginning so runs as a formula (CWE-1236)
 FIT_MIN = 3  # answers that must fit another student's numbers before it is said
 FIT_RTOL = 0.02  # how near an answer is to a student's number to fit it
 
@@ -246,6 +240,7 @@ def _sheet(ret, name: str, layout: Layout, flags: list):
 
 def _grade_one(sub: Submission, ret, key: Key, layout: Layout) -> None:
     from .exercise import focus_of
+    from .feedback import hint
     from .returns import number_of
 
     sheets = {}
@@ -516,293 +511,3 @@ def _record(k, sub, layout) -> dict:
     return {"id": sub.student.id, "name": sub.student.name, "file": sub.shown, "status": sub.status,
             "score": sub.score if sub.verdicts else "", "max_score": len(layout.questions),
             "flags": "; ".join(sub.flags), "verdicts": {q: v[2] for q, v in sub.verdicts.items()}}
-
-
-# -- the gradebook, the feedback and what the terminal shows -------------------------------
-
-
-def neutral(text) -> str:
-    """A CSV cell a spreadsheet shows as text: one beginning with = + - @ tab or CR gets a
-    leading ' (OWASP's advice against CSV injection)."""
-    text = str(text)
-    return "'" + text if text.startswith(DANGEROUS) else text
-
-
-def printable(text: str) -> str:
-    """Text for the terminal: control characters (escape sequences) shown escaped."""
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
-
-
-def question_names(base, layout) -> list[str]:
-    return [f"{base.label(e)}.{n:02d} {name}" for e, n, name in layout.questions]
-
-
-def grade_folder(folder, submissions, *, quiet=False, gradebook: str | None = None) -> str:
-    """``stepviz grade``: grade, then merge into ``folder/grades.csv`` (one row per roster
-    student, one per file of no student), write ``folder/feedback/<id>.html`` and, with
-    ``gradebook``, ``folder/gradebook-<lms>.csv``; return one line per row graded now."""
-    import sys
-
-    from tqdm import tqdm
-
-    from .workbook.output import _PRIVATE, signals_deferred
-
-    if gradebook is not None and gradebook not in GRADEBOOKS:
-        raise GradeError(f"--gradebook: expected one of {', '.join(GRADEBOOKS)}, got {gradebook!r}")
-    folder = Path(folder)
-    load_course(folder)  # a one-line error before any work
-    targets = [folder / GRADES] + ([folder / f"gradebook-{gradebook}.csv"] if gradebook else [])
-    for t in targets + [folder / FEEDBACK]:
-        _writable(t, t.name == FEEDBACK)
-    total = len(_files(submissions, [folder / "handout", folder / FEEDBACK]))
-    with tqdm(total=total, desc="grading", unit="file", delay=0.5, leave=False, file=sys.stderr,
-              disable=quiet or not sys.stderr.isatty()) as bar:
-        course, base, layout, subs, rows = _grade(folder, submissions, bar.update)
-    names = question_names(base, layout)
-    header = ["id", "name", "status", "score", "max_score", "file", "flags"] + names
-    table = _merge(folder / GRADES, header, course, rows, layout, names)
-    pages = {}
-    for k, sub in rows.items():
-        if not isinstance(k, tuple) and sub is not None and sub.verdicts and sub.student.id == k:
-            pages[safe_name(k) + ".html"] = feedback_page(sub, base, layout)
-    private = None
-    try:
-        with signals_deferred():
-            private = Path(tempfile.mkdtemp(prefix=".stepviz-grade-", dir=folder))
-            _PRIVATE.add(str(private))
-        _write_csv(private / GRADES, header, table)
-        if gradebook:
-            left_out = _write_lms(private / targets[1].name, gradebook, course, table)
-        (private / FEEDBACK).mkdir()
-        for name, text in pages.items():
-            (private / FEEDBACK / name).write_text(text, encoding="utf-8")
-        with signals_deferred():  # the files are replaced each at once; a signal waits for the end
-            for t in targets + [folder / FEEDBACK]:
-                _writable(t, t.name == FEEDBACK)
-            (folder / FEEDBACK).mkdir(exist_ok=True)
-            for name in pages:
-                os.replace(private / FEEDBACK / name, folder / FEEDBACK / name)
-            for t in targets:
-                os.replace(private / t.name, t)
-    except OSError as e:
-        raise GradeError(f"{folder}: the grades were not written ({e.strerror or e}); {GRADES} is as it was") from None
-    finally:
-        if private is not None:
-            with signals_deferred():
-                shutil.rmtree(private, ignore_errors=True)
-                _PRIVATE.discard(str(private))
-    out = []
-    for k, sub in rows.items():
-        if sub is None:
-            continue
-        who = printable(sub.student.id) if sub.student else "?"
-        score = f"{sub.score}/{len(names)}" if sub.verdicts else "-"
-        out.append(f"{printable(sub.shown)}: {who} {score} {printable(sub.status)}"
-                   + (f" [{printable('; '.join(sub.flags))}]" if sub.flags else ""))
-    missing = [k for k, sub in rows.items() if sub is None and not table.get(k, {}).get("file")]
-    if missing:
-        out.append(f"missing ({len(missing)}): " + ", ".join(printable(m) for m in missing[:20])
-                   + (", …" if len(missing) > 20 else ""))
-    if gradebook and left_out:
-        out.append(f"left out of gradebook-{gradebook}.csv (an id beginning with = + - @ cannot be written "
-                   f"both exactly and safely): " + ", ".join(printable(i) for i in left_out))
-    return "\n".join(out)
-
-
-def _writable(path: Path, folder: bool = False) -> None:
-    """Refuse to write through a link or onto a special file."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if stat.S_ISLNK(info.st_mode):
-        raise GradeError(f"{path}: is a symbolic link; stepviz writes its own file there, not through a link")
-    if folder != stat.S_ISDIR(info.st_mode) or not (folder or stat.S_ISREG(info.st_mode)):
-        raise GradeError(f"{path}: is not a {'folder' if folder else 'regular file'}; move it away")
-
-
-def _merge(path: Path, header, course, rows, layout, names) -> dict:
-    """The rows of grades.csv: those graded now, over the rows of the last grading (a late
-    file updates its student's row, the others stay)."""
-    old = {}
-    if path.is_file():
-        try:
-            with open(path, encoding="utf-8", newline="") as f:
-                for row in csv.DictReader(f):
-                    ident = row.get("id", "")
-                    k = _unneutral(ident) if ident else ("file", _unneutral(row.get("file", "")))
-                    old[k] = {h: row.get(h, "") for h in header}
-        except (OSError, UnicodeDecodeError, csv.Error) as e:
-            raise GradeError(f"{path}: cannot read the last grades to merge ({e}); move it away") from None
-    table = {}
-    for s in course.students:
-        sub = rows.get(s.id)
-        if sub is None and s.id in old and old[s.id].get("status") not in ("", "missing"):
-            table[s.id] = old[s.id]
-        else:
-            rec = _record(s.id, sub, layout)
-            if sub is None:
-                rec["name"] = s.name
-            table[s.id] = _csv_row(rec, names, layout)
-    graded_files = {k[1] for k in rows if isinstance(k, tuple)} | {
-        sub.shown for sub in rows.values() if sub is not None}
-    for k, row in old.items():
-        if isinstance(k, tuple) and k[1] not in graded_files:
-            table[k] = row
-    for k, sub in rows.items():
-        if isinstance(k, tuple):
-            table[k] = _csv_row(_record(k, sub, layout), names, layout)
-    return table
-
-
-def _unneutral(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(DANGEROUS) else text
-
-
-def _csv_row(rec, names, layout) -> dict:
-    row = {h: rec[h] for h in ("id", "name", "status", "score", "max_score", "file", "flags")}
-    for q, name in zip(layout.questions, names):
-        row[name] = rec["verdicts"].get(q, "")
-    return row
-
-
-def _write_csv(path: Path, header, table) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, quoting=csv.QUOTE_ALL)
-        w.writerow(header)
-        for row in table.values():
-            w.writerow([neutral(row.get(h, "")) for h in header])
-
-
-def _write_lms(path: Path, lms: str, course, table) -> list[str]:
-    """An LMS import file: ids written exactly (every field quoted); an id that would run as a
-    formula is left out, and said, rather than changed (the LMS would not match it)."""
-    left_out = []
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, quoting=csv.QUOTE_ALL)
-        w.writerow(["ID number", "Grade"] if lms == "moodle" else
-                   ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "stepviz"])
-        for s in course.students:
-            row = table.get(s.id, {})
-            if s.id.startswith(DANGEROUS):
-                left_out.append(s.id)
-                continue
-            score = row.get("score", "")
-            if lms == "moodle":
-                w.writerow([s.id, score])
-            else:
-                w.writerow([neutral(s.name), "", s.id, "", "", score])
-    return left_out
-
-
-def feedback_page(sub, base, layout) -> str:
-    """The feedback page of one student: each question, typed, expected, verdict, a hint;
-    every text escaped."""
-    esc = html.escape
-    rows = []
-    names = layout.questions
-    for q in layout.questions:
-        v, expected, verdict, tol = sub.verdicts[q]
-        note = sub.notes.get(q, "")
-        tip = sub.hints.get(q, "")
-        r, c = sub.focus[q]
-        rows.append(f"<tr><td>{esc(base.label(q[0]))}.{q[1]:02d}</td><td>{esc(q[2])}[{r + 1},{c + 1}]</td>"
-                    f"<td>{'' if v is None else esc(f'{v:.6g}')}</td>"
-                    f"<td>{esc(f'{expected:.6g}')}</td><td class='{esc(verdict)}'>{esc(verdict)}</td>"
-                    f"<td>{esc('; '.join(x for x in (note, tip) if x))}</td></tr>")
-    out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>stepviz feedback</title>",
-           "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd}"
-           ".right{color:#080}.wrong{color:#c00}.empty{color:#888}</style></head><body>",
-           f"<h1>{esc(sub.student.name or sub.student.id)} ({esc(sub.student.id)})</h1>",
-           f"<p>{sub.score} of {len(names)} right. Each answer is right when it follows from your own earlier "
-           "answers or from the correct ones; a blank answer carries nothing forward.</p>"]
-    if sub.flags:
-        out.append("<p><b>Note:</b> " + esc("; ".join(sub.flags)) + "</p>")
-    out.append("<table><tr><th>sheet</th><th>question</th><th>your answer</th><th>expected</th><th></th>"
-               "<th>hint</th></tr>")
-    return "\n".join(out + rows + ["</table></body></html>", ""])
-
-
-def hint(run, typed_all, question, typed, expected, tol=None) -> str:
-    """The mistake a wrong answer shows, when it is recognised."""
-    import numpy as np
-
-    from .exercise import replay, tolerances
-
-    values, _ = replay(run, typed_all, blank_as_zero=False)
-    if tol is None:
-        tol = tolerances(run, values)[question]
-    tol = tol * 2
-    e, n, name = question
-    step = next(s for s in run.steps if s.number == n)
-    c = next(c for c in step.computes if c.result == name)
-    slot = run.detail.index(e)
-    first = run.config.network.producers()[0]
-    near = lambda v: abs(typed - v) <= tol  # noqa: E731
-
-    def at(o):
-        a = values[(first[o].number if o not in step.results else n, o)][slot]
-        return a, tuple(min(x, y) - 1 for x, y in zip(run.config.focus, a.shape))
-
-    short = _short(typed, expected, tol / 2)
-    if short:
-        return short
-    if near(-expected):
-        return "the sign is flipped"
-    if "lr" in c.operands and run.config.lr != 1 and near(expected / run.config.lr):
-        return "lr is missing: the amount is lr times the gradient"
-    kind = getattr(c.op, "key", "")
-    if kind in ("ce_delta", "bce_delta"):
-        a, f = at("output")
-        if near(expected * a[f] * (1 - a[f])):
-            return "no slope here: with cross-entropy d_output = E (the output's slope cancels)"
-    n_rows = run.shapes["y"][0]
-    if type(c.op).__name__ == "Loss":
-        if getattr(c.op, "half", False) and near(2 * expected):
-            return "the ½ is forgotten: the loss is ½·ΣE²"
-        if n_rows > 1 and near(expected / n_rows):
-            return "the loss is the sum over the samples, not their mean"
-    if kind in ("ce", "bce") and near(expected / n_rows):
-        return "the loss is the sum over the samples, not their mean"
-    if name == "d_output" and run.config.lr != 1 and near(expected * run.config.lr):
-        return "lr belongs in the update, not in d_output"
-    if type(c.op).__name__ == "Activate" and near(1 - expected) and 0 < expected < 1:
-        return "1/(1+eˣ) instead of 1/(1+e⁻ˣ): the sign of the exponent is flipped"
-    if type(c.op).__name__ == "ColumnSum":
-        d, _ = at(c.operands[0])
-        i, j = tuple(min(x, y) - 1 for x, y in zip(run.config.focus, d.shape))
-        scale = run.config.lr if getattr(c.op, "scaled", False) else 1.0
-        if d.shape[0] > 1 and near(float(d[i, :].sum()) * scale):
-            return "a row sum: a bias's gradient sums its column (over the samples)"
-        if d.shape[0] > 1 and near(float(d[:, j].mean()) * scale):
-            return "the mean of the column: a bias's gradient is its sum"
-    for o in c.operands:
-        if o.startswith("slope"):
-            a, f = at(o)
-            if a[f] and near(expected / a[f]):
-                return f"the slope is missing: multiply by {o}"
-    old = name if name.startswith(("v_", "m_", "s_")) else name.split("_", 1)[1] if name.startswith("update_") else None
-    if old and old in first:
-        a = values[(first[old].number, old)][slot]  # before this step's update
-        f = tuple(min(x, y) - 1 for x, y in zip(run.config.focus, a.shape))
-        if near(float(a[f])):
-            return f"this is the old value of {old}: the question asks for the {'amount' if old != name else 'new value'}"
-    mine = values[(n, name)][slot]
-    f = tuple(min(x, y) - 1 for x, y in zip(run.config.focus, mine.shape))
-    for i, j in np.ndindex(mine.shape):
-        if (i, j) != f and near(float(mine[i, j])):
-            return f"this is the value of {name}[{i + 1},{j + 1}], another cell"
-    return ""
-
-
-def _short(typed: float, expected: float, tol: float) -> str:
-    """Right in method, short in precision: the answer is the expected value rounded to
-    fewer decimals than the tolerance asks."""
-    text = repr(float(typed))
-    if "e" in text:
-        return ""
-    decimals = len(text.split(".")[1].rstrip("0")) if "." in text else 0
-    if abs(typed - expected) <= 0.5 * 10 ** -decimals + tol and 0.5 * 10 ** -decimals > tol:
-        need = max(0, math.ceil(-math.log10(2 * tol))) if tol > 0 else decimals + 1
-        return f"right in method, short in precision: give {need} decimals or more (you gave {decimals})"
-    return ""

@@ -21,7 +21,8 @@ import pytest
 
 import stepviz
 from stepviz.classroom import load_course
-from stepviz.grading import Key, neutral
+from stepviz.gradebook import neutral
+from stepviz.grading import Key
 from test_exercise import honest
 from test_returns import strings_bomb
 
@@ -373,7 +374,7 @@ def test_hints_name_the_mistake_a_grader_can_recognise():
     import numpy as np
 
     from stepviz.exercise import questions, replay
-    from stepviz.grading import hint
+    from stepviz.feedback import hint
 
     run = stepviz.train("seed-mlp", epochs=1, exercise=True)
     typed = {q: float(run.value(*q)[0, 0]) for q in questions(run)}  # right answers everywhere

@@ -307,7 +307,7 @@ def test_a_fifo_among_the_returns_gets_its_row_and_never_hangs(small, tmp_path):
 def test_a_full_disk_while_grading_leaves_the_gradebook_as_it_was(small, tmp_path, monkeypatch):
     import shutil
 
-    import stepviz.grading as grading
+    import stepviz.gradebook as grading
 
     work = tmp_path / "c"
     shutil.copytree(small / "c", work)
