@@ -23,7 +23,7 @@ _LAZY = {"Config": "config", "load_config": "config", "presets": "config",
 
 # submodules, also imported on first use (``stepviz.engine`` works after ``import stepviz``)
 _MODULES = {"analysis", "cli", "config", "data", "engine", "notebook", "ops", "reader", "steps", "workbook",
-            "exercise", "classroom", "grading"}
+            "exercise", "classroom", "grading", "gradebook", "feedback", "returns"}
 
 __all__ = ["ArgumentError", "ConfigError", "StepvizError", *_LAZY]
 

@@ -163,9 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("b", metavar="B.xlsx")
     diff.add_argument("--tol", type=_tolerance, help="exit 1 if any difference exceeds this (a number >= 0)")
     klass = sub.add_parser("class", help="a workbook per student of a roster, each with its own numbers",
-                           description="Write DIR/<id>.xlsx for each student of ROSTER.csv (a header with an "
-                           "'id' column, optionally 'name'), each with its own start values, and DIR/class.toml, "
-                           "the teacher's file (keep it: grading rebuilds every key from it).",
+                           description="Write DIR/handout/<id>.xlsx for each student of ROSTER.csv (a header "
+                           "with an 'id' column, optionally 'name'; ',' or ';'), each with its own start values, and "
+                           "DIR/class.toml, the teacher's SECRET file (every key follows from it: never hand it out). "
+                           "Hand out DIR/handout as it is.",
                            epilog="example:\n  stepviz class roster.csv -o class1\n  stepviz grade class1 returned/",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     klass.add_argument("roster", metavar="ROSTER.csv")
@@ -178,12 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
     klass.add_argument("--secret", metavar="HEX", help="the course secret (default: a new random one)")
     klass.add_argument("-q", "--quiet", action="store_true")
     grade = sub.add_parser("grade", help="grade returned workbooks of a class, with error carried forward",
-                           description="Grade each submission against its student's key, rebuilt from "
-                           "DIR/class.toml; write DIR/grades.csv and DIR/feedback/<id>.html.",
-                           epilog="example:\n  stepviz grade class1 returned/     # a folder of returned workbooks",
+                           description="Grade each return (.xlsx, .xlsm, .ods, .xls; folders are searched, one "
+                           "folder per student as LMSs download them) against its student's key, rebuilt from "
+                           "DIR/class.toml; merge DIR/grades.csv (one row per roster student, one per file of no "
+                           "student) and write DIR/feedback/<id>.html.",
+                           epilog="examples:\n  stepviz grade class1 returned/     # a folder of returned workbooks\n"
+                           "  stepviz grade class1 late/li.ods   # a late file: its student's row is updated\n"
+                           "  stepviz grade class1 returned/ --gradebook moodle   # also DIR/gradebook-moodle.csv",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     grade.add_argument("folder", metavar="DIR")
-    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION", help=".xlsx files or folders of them")
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="returned files or folders of them")
+    grade.add_argument("--gradebook", choices=("moodle", "canvas"),
+                       help="also write DIR/gradebook-LMS.csv to import the scores into an LMS")
     grade.add_argument("-q", "--quiet", action="store_true")
 
     doctor = sub.add_parser("doctor", help="say whether a file is a valid stepviz workbook, and what it holds",
@@ -254,14 +261,15 @@ def cmd_class(args) -> int:
         written = make_class(args.roster, args.source, args.output, mode=args.mode, lang=args.lang,
                              vary_data=args.vary_data, secret=args.secret, progress=bar.update)
     if not args.quiet:
-        print(f"{len(written)} workbooks and class.toml in {args.output}")
+        print(f"{len(written)} workbooks in {shell_quoted(str(Path(args.output) / 'handout'))} (hand them out); "
+              f"the teacher's secret file {shell_quoted(str(Path(args.output) / 'class.toml'))} (keep it to yourself)")
     return 0
 
 
 def cmd_grade(args) -> int:
-    from .grading import grade_folder
+    from .gradebook import grade_folder
 
-    table = grade_folder(args.folder, args.submissions, quiet=args.quiet)
+    table = grade_folder(args.folder, args.submissions, quiet=args.quiet, gradebook=args.gradebook)
     if not args.quiet:
         print(table)
     return 0

@@ -46,11 +46,14 @@ def number(v) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def replay(run, answers: dict | None = None):
+def replay(run, answers: dict | None = None, *, blank_as_zero: bool = True):
     """(values, expected): ``values[(step, name)]`` arrays shaped like ``run.values`` holding
     what the exercise sheets compute when the answers are ``answers`` ({(epoch, step, name):
     typed value}; missing, blank or not a number reads as 0), and ``expected[(epoch, step,
-    name)]`` the value each answer should have, computed from the earlier answers."""
+    name)]`` the value each answer should have, computed from the earlier answers.
+
+    ``blank_as_zero=False`` is grading's rule: an answer that is blank or not a number carries
+    nothing forward (the step keeps the value it should have, given the earlier answers)."""
     cfg, answers = run.config, answers or {}
     net = cfg.network
     params = set(net.parameters())
@@ -79,7 +82,8 @@ def replay(run, answers: dict | None = None):
                         f = focus_of(cfg, out.shape)
                         expected[(epoch, step.number, c.result)] = float(out[f])
                         typed = number(answers.get((epoch, step.number, c.result)))
-                        out[f] = 0.0 if typed is None else typed
+                        if typed is not None or blank_as_zero:
+                            out[f] = 0.0 if typed is None else typed
                     current[c.result] = out
     return values, expected
 

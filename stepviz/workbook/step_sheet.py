@@ -152,7 +152,36 @@ class StepSheet:
             out.append(msg("inputs.note", sheet=inputs_sheet(book)))
         if self.book.exercise and not self.step.given:  # first: what to do, and that a blank counts as 0
             out.insert(0, msg("notes.assessment" if self.book.assessment else "notes.exercise"))
+        if self.book.assessment and not self.step.given:  # the rules of an answer, and what is not shown
+            out.insert(1, self.how_to_answer())
+            for block in self.lay.blocks:
+                twins = self.twins(block)
+                if twins:
+                    out.append(msg("notes.twin_hidden", cells=", ".join(
+                        f"{block.name}[{i + 1},{j + 1}]" for i, j in twins)))
         return out
+
+    def how_to_answer(self) -> str:
+        """An assessment sheet's rules: the decimals its answers show, the sign, an update's units."""
+        asked = [b for b in self.lay.blocks if self.book.answer_at(self.step, b) is not None]
+        if not asked:
+            return ""
+        how = self.shown[asked[0]]
+        text = self.msg(f"notes.how_{how.kind}", decimals=how.decimals)
+        if any(b.name.startswith("update_") for b in asked):
+            text += " " + self.msg("notes.how_update")
+        return text
+
+    def twins(self, block) -> list[tuple[int, int]]:
+        """In an assessment, the cells of a result whose value equals its asked cell's (the
+        default preset's X has two equal columns): not shown, they would give the answer away."""
+        q = self.book.answer_at(self.step, block) if self.book.assessment else None
+        if q is None:
+            return []
+        true = self.book.value(self.epoch, self.step, block, key=True)
+        v = float(true[q])
+        return [(i, j) for i in range(true.shape[0]) for j in range(true.shape[1])
+                if (i, j) != q and abs(float(true[i, j]) - v) <= 1e-12 * max(1.0, abs(v))]
 
     def given(self):
         """Steps 1-2: numbers in the first detailed epoch (inputs to edit); later, links to
@@ -226,6 +255,7 @@ class StepSheet:
             return xl_rowcol_to_cell(*b.cell(c0.r, c0.c)) + ":" + xl_rowcol_to_cell(*b.cell(c1.r, c1.c))
 
         question = book.answer_at(step, block)
+        hidden = set(self.twins(block))  # computed, but shown as nothing (number format ;;;)
         cache = book.formulas  # the same layout in every epoch: spelled once per cell and form
         op = p.compute.op
         for i in range(block.shape[0]):
@@ -243,7 +273,7 @@ class StepSheet:
                         self.verdict(block, check_formula(xl_rowcol_to_cell(*block.cell(i, j)),
                                                           excel(value, addr, span), excel(tol, addr, span)), kind)
                 else:
-                    self.cells.put(*block.cell(i, j), kind, formula, fmt, v)
+                    self.cells.put(*block.cell(i, j), kind, formula, st.cell("value", ";;;") if (i, j) in hidden else fmt, v)
         if p.line_row is not None and not book.exercise:
             self.line(p)
 
