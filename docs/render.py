@@ -141,7 +141,7 @@ def feedback(work: Path) -> Path:
     answered from her own numbers with a slip at step 4 (another cell's value), a forgotten
     slope at step 8 and a flipped sign at step 11 (the answers after each computed from hers)."""
     from test_exercise import honest  # what a learner computes by hand from the numbers shown
-    from stepviz.classroom import load_course
+    from stepviz.classroom import handout_folder, load_course
     from stepviz.grading import Key
 
     folder = work / "class"
@@ -150,7 +150,8 @@ def feedback(work: Path) -> Path:
     subprocess.run([sys.executable, "-m", "stepviz", "class", str(roster), "-o", str(folder), "--secret", "5eed",
                     "-q"], check=True, capture_output=True)
     course = load_course(folder)
-    key = Key(course, course.config(), course.students[0], folder)
+    ada = course.students[0]
+    key = Key(course, course.config(), ada, folder)
     typed = {}
     for q in key.questions:
         _, number, name = q
@@ -160,13 +161,13 @@ def feedback(work: Path) -> Path:
             typed[q] = typed[(1, 6, "E")]
         else:
             typed[q] = honest(key.run, typed, q) * (-1 if number == 11 and name == "update_wout" else 1)
-    wb = openpyxl.load_workbook(folder / "s001.xlsx")
+    wb = openpyxl.load_workbook(handout_folder(folder, course) / ada.file)
     for q, v in typed.items():
         sheet, (r, c) = key.cells[q]
         wb[sheet].cell(r + 1, c + 1).value = v
     returned = work / "returned"
     returned.mkdir()
-    wb.save(returned / "s001.xlsx")
+    wb.save(returned / ada.file)
     subprocess.run([sys.executable, "-m", "stepviz", "grade", str(folder), str(returned), "-q"], check=True,
                    capture_output=True)
     return folder / "feedback" / "s001.html"

@@ -1,7 +1,7 @@
 """Presets that teach (issue 25, item 6): iris standardises its inputs as a step the learner
 can read (the Inputs sheet), its hidden units work in their responsive range, and every
 preset is held to the same rule: at most 20 % of the hidden activations of the first detailed
-update outside [0.05, 0.95] (the table in docs/_incoming/presets.md is this test's output)."""
+update outside [0.05, 0.95] (the table in docs/learner.md, section Standardised inputs, is this test's output)."""
 import re
 import subprocess
 import sys
@@ -14,7 +14,7 @@ import pytest
 
 import stepviz
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "_incoming" / "presets.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "learner.md"
 LOW, HIGH, BAR = 0.05, 0.95, 0.20
 IRIS = Path(__file__).resolve().parent.parent / "templates" / "iris.csv"
 
@@ -74,7 +74,7 @@ def test_every_preset_against_the_saturation_rule_and_the_documented_table():
     text = DOCS.read_text(encoding="utf-8")
     start, end = "<!-- saturation table: tests/test_presets.py -->\n", "<!-- end of the table -->"
     documented = text[text.index(start) + len(start):text.index(end)]
-    assert documented == made, "docs/_incoming/presets.md's table differs; it should read:\n" + made
+    assert documented == made, "docs/learner.md's saturation table differs; it should read:\n" + made
 
 
 # -- iris: the workbook ----------------------------------------------------------------------
