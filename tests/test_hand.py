@@ -19,7 +19,10 @@ NOTES = {lang: Messages(lang)("sheet.line_unrounded", value="\x00").split("\x00"
 
 
 def python(expr: str) -> str:
-    """The displayed arithmetic as a Python expression."""
+    """The displayed arithmetic as a Python expression; a softmax's ``m = MAX(…); …`` binds m."""
+    if expr.startswith("m = "):
+        top, rest = expr[len("m = "):].split("; ", 1)
+        return f"(lambda m: {python(rest)})({python(top)})"
     s = expr.replace("−", "-").replace("×", "*")
     s = re.sub(r"·10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "*10**(" + m.group(1).translate(SUP) + ")", s)
     s = re.sub(r"([⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "**" + m.group(1).translate(SUP), s)
@@ -60,7 +63,7 @@ def numbers_in(text: str) -> list[Decimal]:
 
 def by_hand(expr: str, last_digit: int) -> Decimal:
     """What a calculator gives (to 15 digits), rounded half away from zero to the digit."""
-    x = eval(python(expr), {"__builtins__": {}}, FUNCTIONS)  # noqa: S307  (our own parsed text)
+    x = eval(python(expr), {"__builtins__": {}, **FUNCTIONS})  # noqa: S307  (our own parsed text)
     return Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(last_digit), rounding=ROUND_HALF_UP)
 
 
@@ -199,3 +202,26 @@ def test_adam_lines_read_powers_and_tiny_numbers(lo):
     lines = [t for _, t, _, _ in lines_of(lo["adam"][2])]
     assert any(re.search(r"0\.9[¹²³⁴⁵⁶⁷⁸⁹]", t) for t in lines), lines  # 0.9¹, not 0.9^1
     assert any("·10⁻" in t for t in lines)  # 3.9·10⁻¹⁰, not 3.9E-10
+
+
+def test_a_softmax_line_spells_its_maximum_once(preset_books):
+    """Issue 25: not MAX(3.694,3.418,4.115) four times, but m = MAX(…) once; redone by hand."""
+    from stepviz.display import line_parts, line_values, shown
+    from stepviz.workbook.core import Book
+
+    run = preset_books["iris"][0]
+    book = Book(run, None)
+    step = next(s for s in run.steps if "output" in s.results and not s.given)
+    epoch = run.detail[0]
+    lay = book.layouts[step.number]
+    p = next(p for p in lay.placed if p.result.name == "output")
+    values = {b: book.value(epoch, step, b) for b in lay.blocks}
+    blocks = {-1: p.result, **dict(enumerate(p.operands))}
+    shapes = [b.shape for b in p.operands]
+    for at in ((0, 0), (4, 2)):
+        line = line_values(line_parts("output", p.compute.op, shapes), at, p.compute.op, shapes,
+                           lambda k: shown(values[blocks[k]], 3), lambda k: values[blocks[k]])
+        text = line.line(" ({value})")
+        assert text.count("MAX(") == 1 and text.count("− m)") == 4 and line.unrounded is None, text
+        expr, result = text.split("] = ", 1)[1].rsplit(" = ", 1)
+        assert by_hand(expr, decimals(result)) == value(result), text
