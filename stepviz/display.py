@@ -183,7 +183,7 @@ def shown(values, decimals: int = 3) -> Shown:
     v = np.asarray(values, dtype=np.float64).ravel()
     with np.errstate(over="ignore", invalid="ignore"):
         if np.all((np.abs(v) < 1e6) & (np.round(v, 4) == v)):  # every value is_short
-            return Shown("general")
+            return Shown("general", 0)
     finite = np.abs(v[np.isfinite(v)])
     if finite.size and finite.max() >= MAX_FIXED:
         return Shown("sci")

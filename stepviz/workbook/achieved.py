@@ -30,7 +30,7 @@ from .lines import WORST, Focus
 
 H = 5e-5  # central differences: small enough for the truncation error (h²), large enough for
 # the rounding error (ε·L/h): every preset's relative difference stays below 1e-6 (tested)
-RELATIVE_FORMAT = "0.0E+0;-0.0E+0;0"
+RELATIVE_FORMAT = "0.00E+0;-0.00E+0;0"
 WIDTH = 14  # characters: the columns of the gradient checks show losses to 10 digits
 
 
@@ -297,5 +297,5 @@ def _after(sheet) -> None:
                     st.cell("link", fmt), before)
     sheet.cells.put(r + 2, places[1], "dynamic_array_formula", after_formula(book, epoch), st.cell("value", fmt), after)
     sheet.cells.put(r + 2, places[2], "formula", f"={cell[1]}-{cell[0]}",
-                    st.cell("value", significant([after - before], 2)), after - before)
+                    st.cell("value", significant([after - before], 3)), after - before)
     sheet.height = max(sheet.height, r + 3)

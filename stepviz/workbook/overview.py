@@ -68,9 +68,9 @@ def write_overview(book, ws) -> None:
                     ("overview.lr_chain" if len(chain) > 1 else "overview.lr_one")
                     + ("" if len(chain) == len(detail) else "_partial"))
                 hint = msg(hint, chain=_epochs(chain, cfg.label), others=_epochs(detail[len(chain):], cfg.label))
-            # a pasted text (validation stops typing only) says why the sheets show #VALUE!
-            cells.put(r, VALUE + 1, "formula", validation.hint_or_warning(
-                (r, VALUE), hint, msg("validation.warning", name=key)), st.words, hint)
+            if hint:  # a pasted text (validation stops typing only) says why the sheets show #VALUE!
+                cells.put(r, VALUE + 1, "formula", validation.hint_or_warning(
+                    (r, VALUE), hint, msg("validation.warning", name=key)), st.words, hint)
         elif key not in net.constants() and not isinstance(value, str):
             cells.put(r, VALUE, "number", value, st.left)
     if achieved.enabled(book):  # the step of the gradient checks on the update sheets
