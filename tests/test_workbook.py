@@ -320,6 +320,9 @@ def test_overview_settings_live_values_legend_and_links(seed_book, seed_run):
     links = [c.hyperlink.location for row in ws.iter_rows() for c in row if c.hyperlink]
     assert "'1.01 inputs'!A1" in links and "'1.12 update biases'!A1" in links and len(links) == 14
     formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    hints = [f for f in formulas if f.startswith("=IF(ISNUMBER(")]  # beside lr and h: a warning if no number
+    assert len(hints) == 2 and all("holds no number" in f for f in hints)
+    formulas = [f for f in formulas if f not in hints]
     assert len(formulas) == 2 and formulas[0].startswith("='1.06 error'!$")  # the live loss
     assert formulas[1].startswith("='1.12 update biases'!$")  # and after the update
     assert any(isinstance(v, float) and abs(v - seed_run.loss) < 1e-15 for v in text)  # from training
