@@ -3,8 +3,8 @@ Python, and redone by hand from what is shown.
 
 A block of numbers gets one ``Shown``: plain (``General``) for short numbers such as data
 and learning rates, fixed decimals (at least ``decimals``, more when needed so that every
-non-zero value shows two significant digits), or scientific notation for tiny or huge
-values. Each ``Shown`` gives the cell's number format, how a value is rounded for display
+non-zero value shows three significant digits), or scientific notation (three significant
+digits: ``4.52E-7``) for tiny or huge values. Each ``Shown`` gives the cell's number format, how a value is rounded for display
 (``rounded`` in Python, ``round_excel`` as a spreadsheet expression), and the text of a
 rounded value in an arithmetic line (``line_text``, ``line_excel``): a real minus sign,
 negatives in parentheses where they are operands, the scientific form as ``2.9·10⁻⁶``.
@@ -12,12 +12,14 @@ Spreadsheet texts use ``FIXED``, which follows the reader's locale, unlike ``TEX
 format code.
 
 **The rule of the arithmetic line** (``line_parts``, ``line_values``): every operand is
-shown rounded as its block shows it, and the line's result is what the line's operations
-give on those rounded operands (``hand_value``), rounded as the result's block shows it.
-So a learner who redoes the line with a calculator gets the line's result. When the
-cell's own value (computed from unrounded operands) shows differently, the line says so:
-``= 1.519 (unrounded: 1.520)``. A line that leaves terms out (``…``, long sums) cannot be
-redone by hand; it ends with the cell's value.
+shown rounded as its block shows it, with as many more digits as it takes (``line_extra``,
+at most ``MAX_EXTRA``, the same for every cell of a result) for the line's operations on
+those operands (``hand_value``) to round, as the result's block shows it, to what the cell
+shows. So a learner who redoes the line with a calculator gets the line's and the cell's
+result. Where no such precision does it (at some other focus, or after an edit of lr),
+the line says what the cell computes from its full-precision operands:
+``= 1.519 (full precision: 1.520)``. A line that leaves terms out (``…``, long sums) cannot
+be redone by hand; it ends with the cell's value.
 """
 from __future__ import annotations
 
@@ -29,7 +31,9 @@ import numpy as np
 
 from .terms import I, J, Cell, Index, Term, scalar, text
 
-MAX_DECIMALS = 6  # beyond this, scientific notation: 4.5E-7 reads better than 0.00000045
+MAX_DECIMALS = 6  # beyond this, scientific notation: 4.52E-7 reads better than 0.000000452
+SIGNIFICANT = 3  # the fewest significant digits a non-zero value shows
+MAX_EXTRA = 3  # the most digits an arithmetic line adds to its operands' shown ones
 MAX_FIXED = 1e15  # from here on, scientific notation: a spreadsheet keeps 15 digits
 MINUS = "\u2212"
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -49,14 +53,14 @@ def _quantize(v: float, exponent: int) -> Decimal:
     return _decimal(v).quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP, context=_EXACT)
 
 
-def _sci(v: float) -> tuple[str, int]:
-    """Mantissa text (one decimal, 1.0 to 9.9, without sign) and exponent of v ≠ 0, rounded
-    as shown."""
+def _sci(v: float, decimals: int) -> tuple[str, int]:
+    """Mantissa text (``decimals`` decimals, 1.00 to 9.99 for two, without sign) and exponent
+    of v ≠ 0, rounded as shown."""
     v = abs(v)
     d = _decimal(v)
-    q = _quantize(v, d.adjusted() - 1)  # two significant digits: 9.96 → 10, 1.0E+1
+    q = _quantize(v, d.adjusted() - decimals)  # 9.996 → 10.0, 1.00E+1
     e = q.adjusted()
-    m = q.scaleb(-e, context=_EXACT).quantize(Decimal("0.1"), context=_EXACT)
+    m = q.scaleb(-e, context=_EXACT).quantize(Decimal(1).scaleb(-decimals), context=_EXACT)
     return f"{m:f}", e
 
 
@@ -75,14 +79,15 @@ def _excel_superscript(s: str) -> str:
 @dataclass(frozen=True)
 class Shown:
     kind: str  # "general", "fixed" or "sci"
-    decimals: int = 0
+    decimals: int = SIGNIFICANT - 1  # fixed: decimals; sci: the mantissa's decimals
 
     @property
     def num_format(self) -> str:
         if self.kind == "general":
             return "General"
         if self.kind == "sci":
-            return "0.0E+0;-0.0E+0;0"
+            m = "0." + "0" * self.decimals if self.decimals else "0"
+            return f"{m}E+0;-{m}E+0;0"
         zeros = "0." + "0" * self.decimals if self.decimals else "0"
         return f"{zeros};-{zeros};0"  # zero shows as 0
 
@@ -92,21 +97,25 @@ class Shown:
         v = float(v)
         if self.kind == "general" or v == 0 or not math.isfinite(v):
             return v
-        r = float(_quantize(v, _decimal(v).adjusted() - 1 if self.kind == "sci" else -self.decimals))
-        return r if math.isfinite(r) else v  # 1.75e308 shows as 1.8E308, beyond the largest double
+        r = float(_quantize(v, _decimal(v).adjusted() - self.decimals if self.kind == "sci" else -self.decimals))
+        return r if math.isfinite(r) else v  # 1.7975e308 shows as 1.80E308, beyond the largest double
+
+    def finer(self, extra: int) -> Shown:
+        """The same with ``extra`` more digits (a number shown as written stays so)."""
+        return self if extra == 0 or self.kind == "general" else Shown(self.kind, self.decimals + extra)
 
     def round_excel(self, v: str) -> str:
         """What ``rounded`` computes, as a spreadsheet expression of the value expression v."""
         if self.kind == "general":
             return v
         if self.kind == "sci":
-            return f"IF({v}=0,0,ROUND({v},1-INT(LOG10(ABS({v})))))"
+            return f"IF({v}=0,0,ROUND({v},{self.decimals}-INT(LOG10(ABS({v})))))"
         return f"ROUND({v},{self.decimals})"
 
     # -- text ----------------------------------------------------------------------------
     def text(self, v: float) -> str:
         """The value as its cell shows it (number format applied; spreadsheets round half
-        away from zero), e.g. ``0.637``, ``-0.0054``, ``4.5E-7``."""
+        away from zero), e.g. ``0.637``, ``-0.00544``, ``4.52E-7``."""
         v = float(v)
         if v == 0:
             return "0"
@@ -115,19 +124,19 @@ class Shown:
         if self.kind == "general":
             return f"{v:.15g}"
         if self.kind == "sci":
-            m, e = _sci(v)
+            m, e = _sci(v, self.decimals)
             return f"{'-' if v < 0 else ''}{m}E{e}"
         return _fixed(v, self.decimals)
 
     def line_text(self, r: float, wrap: bool = False, sup: bool = False) -> str:
         """A rounded value ``r`` as an arithmetic line spells it: ``0.637``, ``−0.115``
-        (``(−0.115)`` when ``wrap``: an operand), ``2.9·10⁻⁶``; ``sup``: as an exponent (``¹``)."""
+        (``(−0.115)`` when ``wrap``: an operand), ``2.92·10⁻⁶``; ``sup``: as an exponent (``¹``)."""
         if sup:
             return superscript(self.text(r))
         if r == 0 or not math.isfinite(r):
             s = self.text(r)
         elif self.kind == "sci":
-            m, e = _sci(abs(r))
+            m, e = _sci(abs(r), self.decimals)
             s = f"{m}·10{superscript(e)}"
         else:
             s = self.text(abs(r))
@@ -143,8 +152,8 @@ class Shown:
         if self.kind == "general":
             s = f'ABS({r})&""'
         elif self.kind == "sci":
-            e = f"INT(LOG10(ABS({r})))"  # r has two significant digits: exact
-            s = f'FIXED(ABS({r})/10^({e}/2)/10^({e}/2),1,1)&"·10"&' + _excel_superscript(f'{e}&""')
+            e = f"INT(LOG10(ABS({r})))"  # r is rounded to its shown digits: exact
+            s = f'FIXED(ABS({r})/10^({e}/2)/10^({e}/2),{self.decimals},1)&"·10"&' + _excel_superscript(f'{e}&""')
         else:
             s = f"FIXED(ABS({r}),{self.decimals},1)"
         sign = f'IF({r}<0,"({MINUS}","")' if wrap else f'IF({r}<0,"{MINUS}","")'
@@ -154,7 +163,7 @@ class Shown:
     def tolerance(self, v: float) -> float:
         """Half a unit of the last digit shown for ``v``."""
         if self.kind == "sci":
-            return 0.05 * 10.0 ** _decimal(v).adjusted() if v else 0.0
+            return 0.5 * 10.0 ** (_decimal(v).adjusted() - self.decimals) if v else 0.0
         return 0.5 * 10 ** -(self.decimals if self.kind == "fixed" else 4)
 
 
@@ -174,12 +183,12 @@ def shown(values, decimals: int = 3) -> Shown:
     v = np.asarray(values, dtype=np.float64).ravel()
     with np.errstate(over="ignore", invalid="ignore"):
         if np.all((np.abs(v) < 1e6) & (np.round(v, 4) == v)):  # every value is_short
-            return Shown("general")
+            return Shown("general", 0)
     finite = np.abs(v[np.isfinite(v)])
     if finite.size and finite.max() >= MAX_FIXED:
         return Shown("sci")
     nonzero = finite[finite != 0]
-    need = max(decimals, 1 - math.floor(math.log10(nonzero.min()))) if nonzero.size else decimals
+    need = max(decimals, SIGNIFICANT - 1 - math.floor(math.log10(nonzero.min()))) if nonzero.size else decimals
     return Shown("fixed", need) if need <= max(decimals, MAX_DECIMALS) else Shown("sci")
 
 
@@ -230,6 +239,22 @@ def hand_value(op, i: int, j: int, shapes, values_of, shown_of) -> Hand:
     return Hand(value, tuple((c, r, tol) for c, (r, tol) in rounded.items()))
 
 
+def line_extra(op, shapes, values_of, shown_of, cells: int = 400) -> int:
+    """The fewest more digits (0 to ``MAX_EXTRA``) the operands of a result's arithmetic line
+    need, so that at every cell of the result (the first ``cells`` of a large one) the line's
+    operations on the operands so rounded round to what the cell shows; ``MAX_EXTRA`` when
+    none does it everywhere. ``values_of(k)``/``shown_of(k)`` as in ``hand_value``; k = -1 is
+    the result."""
+    result, res = values_of(-1), shown_of(-1)
+    at = [(i, j) for i in range(result.shape[0]) for j in range(result.shape[1])][:cells]
+    for extra in range(MAX_EXTRA + 1):
+        finer = lambda k: shown_of(k).finer(extra)  # noqa: E731
+        if all(math.isnan(h) or res.rounded(h) == res.rounded(float(result[i, j])) for i, j in at
+               for h in [hand_value(op, i, j, shapes, values_of, finer).value]):
+            return extra
+    return MAX_EXTRA
+
+
 def _distinct_cells(t: Term) -> list[Cell]:
     from .terms import cells
 
@@ -252,9 +277,12 @@ class LineValues:
 
 def line_values(parts: list, focus: tuple[int, int], op, shapes, shown_of, values_of) -> LineValues:
     """The texts of ``line_parts`` at ``focus`` (0-based, within the result's shape), each
-    value spelled as its block shows it: ``shown_of(k)`` is operand k's ``Shown``,
-    ``values_of(k)`` its array as shown (k = -1: the result's)."""
+    value spelled as its block shows it with the line's more digits (``line_extra``):
+    ``shown_of(k)`` is operand k's ``Shown``, ``values_of(k)`` its array as shown (k = -1:
+    the result's)."""
     at = lambda pos: focus[0] if pos is I else focus[1] if pos is J else pos  # noqa: E731
+    extra = line_extra(op, shapes, values_of, shown_of) if checkable(parts) else 0
+    result_shown, shown_of = shown_of(-1), lambda k, of=shown_of: of(k).finer(extra)
     out = []
     for part in parts:
         if isinstance(part, str):
@@ -266,7 +294,6 @@ def line_values(parts: list, focus: tuple[int, int], op, shapes, shown_of, value
             s = shown_of(c.k)
             r = s.rounded(float(values_of(c.k)[at(c.r), at(c.c)])) * (-1 if part.term is not c else 1)
             out.append(s.line_text(r, part.wrap, part.sup))
-    result_shown = shown_of(-1)
     cell = result_shown.rounded(float(values_of(-1)[focus]))
     hand = cell
     if checkable(parts):

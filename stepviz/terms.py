@@ -191,6 +191,16 @@ def softmax_row(t: Term) -> tuple[Cell, ...] | None:
     return None
 
 
+def _softmax(t: Term) -> tuple[Cell, tuple[Cell, ...]] | None:
+    """(z, row) of a term spelled by ``softmax``, at a concrete or the symbolic cell; else None."""
+    if isinstance(t, Op2) and t.op == "/" and isinstance(t.a, Fn) and t.a.name == "EXP":
+        arg = t.a.args[0]
+        if (isinstance(arg, Op2) and arg.op == "-" and isinstance(arg.a, Cell) and isinstance(arg.b, Fn)
+                and arg.b.name == "MAX" and t == softmax(arg.a, arg.b.args)):
+            return arg.a, arg.b.args
+    return None
+
+
 class Operands:
     """``x`` of ``op.spell``: ``x(k, r, c)`` is a cell; ``x.row``/``x.col`` a row or column."""
 
@@ -358,7 +368,14 @@ _SYMBOL = {"+": " + ", "-": " − ", "*": "×", "/": "/", "^": "^", ">": ">"}
 
 
 def text(t: Term) -> list[Part]:
-    """The arithmetic of a term: the formula with every cell replaced by its value."""
+    """The arithmetic of a term: the formula with every cell replaced by its value. A softmax
+    spells its row's maximum once: ``m = MAX(3.694,3.418,4.115); EXP(3.694 − m)/(…)``."""
+    row = _softmax(t)
+    if row is not None:
+        z, row = row
+        top = ["m = MAX("] + [x for n, c in enumerate(row) for x in ([","] if n else []) + [Value(c, wrap=False)]]
+        less = lambda c: ["EXP(", Value(c), " − m)"]  # noqa: E731
+        return merge_literals(top + ["); "] + less(z) + ["/("] + _sum([less(c) for c in row]) + [")"])
     return merge_literals(_text(t)[0])
 
 

@@ -58,7 +58,7 @@ def half_unit(shown, v: Term, general: float = 0.0) -> Term:
     if shown.kind == "fixed":
         return Num(0.5 * 10 ** -shown.decimals)
     a = _abs(v)
-    return fn("IF", a > 0, 0.05 * Op2("^", Num(10.0), fn("INT", fn("LOG10", a))), 0)
+    return fn("IF", a > 0, (0.5 * 10.0 ** -shown.decimals) * Op2("^", Num(10.0), fn("INT", fn("LOG10", a))), 0)
 
 
 def _product(a, ea, b, eb) -> Term:
@@ -86,8 +86,8 @@ def bound(t: Term, shown_of) -> tuple[Term, Term]:
             return t, Num(HUGE)
         if p.kind == "general":
             return t, ZERO
-        if p.kind == "sci":  # half a unit of a mantissa shown with one decimal: at most 5 % of |p|
-            return t, LnError(t.y, t.p, Num(0.05), relative=True, complement=t.complement)
+        if p.kind == "sci":  # half a unit of a mantissa's last decimal: at most 0.5 % of |p| for two
+            return t, LnError(t.y, t.p, Num(0.5 * 10.0 ** -p.decimals), relative=True, complement=t.complement)
         return t, LnError(t.y, t.p, half_unit(p, ZERO), complement=t.complement)
     if isinstance(t, (Dot, Total)):
         if isinstance(t, Dot):

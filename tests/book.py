@@ -6,7 +6,7 @@ import openpyxl
 from openpyxl.utils import column_index_from_string, get_column_letter
 
 YELLOW, ORANGE = "FFFF00", "FFC000"
-GOLD = "FFE000"  # both marks: a focus cell that another formula of its sheet reads
+GOLD = "D883FF"  # both marks (violet since issue 25): a focus cell that another formula of its sheet reads
 # a same-sheet reference (not preceded by "Sheet!") and an optional range end
 REF = re.compile(r"(?<![!\w$'.])\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?(?![\w(!])")
 CAPTION = re.compile(r"^(\w+?)(ᵀ)?( updated)?  \((\d+)×(\d+)\)$")
@@ -69,6 +69,12 @@ class StepSheet:
         """The arithmetic line under a result: the text formula cell below its values."""
         r, c = block.top_left
         return (r + block.rows, c)
+
+
+def focus_cells(ws) -> list[str]:
+    """The coordinates of a step sheet's two focus cells (row 6, unlocked, right of their
+    label); [] on a sheet without a focus."""
+    return [c.coordinate for c in ws[6] if c.column > 1 and c.protection.locked is False and c.value is not None]
 
 
 def step_sheets(path):

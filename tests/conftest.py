@@ -91,14 +91,15 @@ def preset_books(tmp_path_factory):
 
 
 def set_focus(src, dst, row, col):
-    """A copy of a workbook whose every focus_row/focus_col cell is set, as a learner types."""
+    """A copy of a workbook whose every focus row and column cell is set, as a learner types."""
     import openpyxl
+
+    from book import focus_cells
 
     wb = openpyxl.load_workbook(src)
     for ws in wb.worksheets:
-        for name, defined in ws.defined_names.items():
-            ref = defined.attr_text.split("!")[1].replace("$", "")
-            ws[ref] = row if name == "focus_row" else col
+        for ref, value in zip(focus_cells(ws), (row, col)):
+            ws[ref] = value
     wb.save(dst)
     return dst
 

@@ -206,12 +206,19 @@ def scan(path) -> Report:
         report.problems += sheet_name_problems([name for name, _ in sheets])
         defined = [(d.get("name"), d.get("localSheetId"), d.text or "") for d in book.iter(_MAIN + "definedName")]
         report.problems += defined_name_problems([(name, scope) for name, scope, _ in defined])
+        # portable: spreadsheets that import xlsx commonly drop sheet-scoped names (Google Sheets
+        # has only workbook-wide ones); Excel's own print names (_xlnm.) aside
+        scoped = {name.lower() for name, scope, _ in defined if scope is not None and not name.startswith("_xlnm.")}
+        report.problems += [f"sheet-scoped defined name {name!r}" for name, scope, _ in defined
+                            if name.lower() in scoped]
         names = {name.lower() for name, _ in sheets} | {name.lower() for name, _, _ in defined}
         rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
         target = {r.get("Id"): r.get("Target") for r in rels}
 
         def check(where: str, formula: str):
             m = measure(formula, names)
+            used = {w.lower() for w in _IDENT.findall(strip_strings(formula))} & scoped
+            report.problems += [f"{where}: reads the sheet-scoped name {w!r}" for w in sorted(used)]
             report.formulas += 1
             report.longest = max(report.longest, m.chars)
             report.deepest = max(report.deepest, m.nesting)

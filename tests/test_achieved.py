@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 import stepviz
-from book import step_sheets
+from book import focus_cells, step_sheets
 from conftest import CASES, PRESETS, set_focus, set_lr
 
 
@@ -32,6 +32,15 @@ from reference import ACTIVATIONS, seed_loop
 RELATIVE = re.compile(r"^=IF\(MAX\(ABS\((\$?[A-Z]+\$?\d+)\),ABS\((\$?[A-Z]+\$?\d+)\)\)=0,0,")
 ESTIMATE = re.compile(r"^=-\(([A-Z]+\d+)-([A-Z]+\d+)\)/\(2\*(.+)\)$")
 AFTER_LABEL = re.compile(r"^loss after the update of epoch (\d+)$")
+# a check cell stays empty where the focus selects nothing or an earlier cell holds an error
+QUIET = re.compile(r'^=(?:IF\((?:ISNUMBER\(\$[A-Z]+\$\d+\)|AND\(ISNUMBER\(\$[A-Z]+\$\d+\),ISNUMBER\(\$[A-Z]+\$\d+\)\)),)?'
+                   r'IFERROR\((.*?),""\)(?:,""\))?$')
+
+
+def loud(formula: str) -> str:
+    """A check cell's formula without what keeps it quiet (``QUIET``)."""
+    m = QUIET.match(formula)
+    return "=" + m.group(1) if m else formula
 
 
 def reference_loss(net, values: dict) -> float:
@@ -50,9 +59,8 @@ def estimate_cells(path) -> set[tuple[str, str]]:
     """(sheet, cell) of every finite-difference estimate: (L(w+h) − L(w−h))/(2h) multiplies the
     losses' last-digit differences between engines by about loss/(h·|estimate|) (10⁶ here)."""
     wb = openpyxl.load_workbook(path)
-    unwrap = lambda f: f[len("=IFERROR("):-len(',"")')] if f.startswith("=IFERROR(") else f[1:]  # noqa: E731
     return {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row
-            if ESTIMATE.match("=" + unwrap(str(c.value or "=")))}
+            if ESTIMATE.match(loud(str(c.value or "=")))}
 
 
 def relative_cells(path) -> set[tuple[str, str]]:
@@ -60,9 +68,8 @@ def relative_cells(path) -> set[tuple[str, str]]:
     numbers equal up to rounding, so its digits past the first few are rounding noise that
     differs between numpy and a spreadsheet."""
     wb = openpyxl.load_workbook(path)
-    unwrap = lambda f: f[len("=IFERROR("):] if f.startswith("=IFERROR(") else f[1:]  # noqa: E731
     return {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row
-            if RELATIVE.match("=" + unwrap(str(c.value or "=")))}
+            if RELATIVE.match(loud(str(c.value or "=")))}
 
 
 class Book:
@@ -74,12 +81,10 @@ class Book:
         self.sheets = {s.title: s for s in step_sheets(values_from or original)}
 
     def formula(self, sheet, cell):
-        """A cell's formula, without the IFERROR(…,"") that keeps a garbage focus quiet."""
+        """A cell's formula, without what keeps a garbage focus quiet (``loud``)."""
         v = self.formulas[sheet][cell].value
         f = "=" + v.text.lstrip("=") if type(v).__name__ == "ArrayFormula" else v
-        if isinstance(f, str) and f.startswith("=IFERROR(") and f.endswith(',"")'):
-            f = "=" + f[len("=IFERROR("):-len(',"")')]
-        return f
+        return loud(f) if isinstance(f, str) else f
 
     def value(self, sheet, cell):
         return self.values[sheet][cell.replace("$", "")].value
@@ -100,8 +105,8 @@ class Book:
 
     def focus(self, sheet):
         ws = self.formulas[sheet]
-        at = {n: d.attr_text.split("!")[1].replace("$", "") for n, d in ws.defined_names.items()}
-        return int(self.value(sheet, at["focus_row"])), int(self.value(sheet, at["focus_col"]))
+        row, col = focus_cells(ws)
+        return int(self.value(sheet, row)), int(self.value(sheet, col))
 
     def checks(self):
         """Every gradient check: sheet, epoch, parameter, backprop, L(w+h), L(w−h), estimate,

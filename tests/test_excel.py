@@ -173,6 +173,35 @@ def test_the_scan_finds_what_breaks_excels_rules():
     assert defined_name_problems([("focus_row", "1"), ("focus_row", "2"), ("_xlnm.Print_Area", "1")]) == []
 
 
+def test_no_workbook_has_a_sheet_scoped_name(books):
+    """Portable by construction (issue 25.8): xl/workbook.xml holds no <definedName
+    localSheetId=…> but Excel's own print names; so no formula, conditional format or data
+    validation can read one (the scan also flags any that does)."""
+    for kind in KINDS:
+        with zipfile.ZipFile(books[kind]) as z:
+            xml = z.read("xl/workbook.xml").decode()
+        scoped = re.findall(r'<definedName name="([^"]+)" localSheetId=', xml)
+        assert all(n.startswith("_xlnm.") for n in scoped), (kind, scoped)
+        assert not any("sheet-scoped" in p for p in scan(books[kind]).problems), kind
+
+
+def test_the_scan_finds_a_sheet_scoped_name_read_by_a_conditional_format(tmp_path):
+    """The portability rule can fail: a workbook as stepviz wrote it before issue 25."""
+    import xlsxwriter
+
+    path = tmp_path / "scoped.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet("1.03 hidden input")
+        ws.write_number("E6", 1)
+        wb.define_name("'1.03 hidden input'!focus_row", "='1.03 hidden input'!$E$6")
+        ws.conditional_format("B8:B9", {"type": "formula", "criteria": "=ROW(B8)=7+focus_row",
+                                        "format": wb.add_format({"bg_color": "#FFFF00"})})
+        ws.data_validation("F6", {"validate": "integer", "criteria": "<=", "value": "=focus_row"})
+    problems = scan(path).problems
+    assert "sheet-scoped defined name 'focus_row'" in problems
+    assert sum("reads the sheet-scoped name 'focus_row'" in p for p in problems) == 2, problems
+
+
 def test_the_scan_finds_a_lower_case_exponent_in_a_written_workbook(tmp_path, monkeypatch):
     """The verdicts as stepviz wrote them before (``repr``: 5e-05) fail the scan."""
     import stepviz.terms as terms

@@ -138,8 +138,9 @@ def test_repr_html_is_the_whole_picture_with_the_workbooks_captions(seed_run):
     for caption in ("hiddenlayer_activationsᵀ  (3×3)", "d_output  (3×1)", "lr  (1×1)", "update_wout  (3×1)",
                     "wout  (3×1)", "wout updated  (3×1)", "Xᵀ  (4×3)", "wh updated  (4×3)"):
         assert f">{caption}</div>" in fragment, caption
-    # the learner's result from the numbers shown, then the cell's own (from unrounded values)
-    assert "update_wout[2,1] = (0.737×0.026 + 0.864×0.022 + 0.841×(−0.115))×0.1 = −0.0059 (unrounded: −0.0058)" in fragment
+    # the operands with the digits it takes for the learner's result to be the cell's (issue 25)
+    assert ("update_wout[2,1] = (0.7375×0.02644 + 0.8640×0.02210 + 0.8406×(−0.11454))×0.1 = −0.00577"
+            in fragment)
     assert fragment.startswith("<div") and fragment.endswith("</div>")
     assert fragment.count("<div") == fragment.count("</div>")
     assert not re.search(r"<script|<link|src=|@import|url\(", fragment)  # self-contained
@@ -163,7 +164,7 @@ def test_str_is_the_title_the_formula_and_the_arithmetic(seed_run):
     assert repr(seed_run.show_step(3, focus=(2, 3))).splitlines() == [
         "Epoch 1 · step 3 of 12 · hidden input",
         "hidden_layer_input = X · wh + bh",
-        "hidden_layer_input[2,3] = 1×0.0410 + 0×0.9128 + 1×0.5436 + 1×0.0027 + 0.730 = 1.317",
+        "hidden_layer_input[2,3] = 1×0.04097 + 0×0.91276 + 1×0.54362 + 1×0.00274 + 0.7297 = 1.317",
     ]
 
 

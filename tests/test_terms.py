@@ -127,21 +127,25 @@ def test_numpy_of_an_elementwise_op_is_its_formula_over_arrays():
 
 
 @pytest.mark.parametrize("values,kind,decimals", [
-    ([1, 0, 0.5, 0.637], "general", 0), ([0.63696, 0.01653], "fixed", 3), ([0.63696, 0.000451], "fixed", 5),
-    ([0.00123], "fixed", 4), ([4.5e-7, 0.3], "sci", 0), ([0.0, 0.1234567], "fixed", 3), ([0.0], "general", 0),
+    ([1, 0, 0.5, 0.637], "general", 0), ([0.63696, 0.01653], "fixed", 4), ([0.63696, 0.000451], "fixed", 6),
+    ([0.00123], "fixed", 5), ([4.5e-7, 0.3], "sci", 2), ([0.0, 0.1234567], "fixed", 3), ([0.0], "general", 0),
+    ([0.6, 2.5e-7], "sci", 2),
 ])
-def test_numbers_show_two_significant_digits_at_least(values, kind, decimals):
+def test_numbers_show_three_significant_digits_at_least(values, kind, decimals):
     s = shown(values, 3)
     assert (s.kind, s.decimals) == (kind, decimals)
     for v in values:
         t = s.text(v)
-        assert t == "0" if v == 0 else float(t) == pytest.approx(v, rel=0.05)
+        assert t == "0" if v == 0 else float(t) == pytest.approx(v, rel=0.005)
 
 
 def test_texts_round_as_spreadsheets_do():
     assert Shown("fixed", 2).text(2.675) == "2.68"  # half away from zero, on the decimal value
     assert Shown("fixed", 3).text(-0.0004) == "0.000" and Shown("fixed", 3).text(-0.0006) == "-0.001"
-    assert Shown("sci").text(4.51e-7) == "4.5E-7" and Shown("sci").text(-1.2e-9) == "-1.2E-9"
+    assert Shown("sci").text(4.515e-7) == "4.52E-7" and Shown("sci").text(-1.2e-9) == "-1.20E-9"
+    assert Shown("sci").text(9.996e-7) == "1.00E-6" and Shown("sci").line_text(-2.9e-6, wrap=True) == "(−2.90·10⁻⁶)"
     assert Shown("general").text(1.0) == "1" and Shown("general").text(0.05) == "0.05"
-    assert Shown("fixed", 3).num_format == "0.000;-0.000;0" and Shown("sci").num_format == "0.0E+0;-0.0E+0;0"
+    assert Shown("fixed", 3).num_format == "0.000;-0.000;0" and Shown("sci").num_format == "0.00E+0;-0.00E+0;0"
+    assert Shown("fixed", 3).finer(2) == Shown("fixed", 5) and Shown("general", 0).finer(3) == Shown("general", 0)
+    assert Shown("sci").tolerance(4.52e-7) == pytest.approx(0.005e-7)
     assert number(2.0) == "2" and number(1e-8) == "1E-08" and number(0.9) == "0.9"

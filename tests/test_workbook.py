@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import stepviz
-from book import cell_name, refs, step_sheets
+from book import cell_name, focus_cells, refs, step_sheets
 from conftest import PRESETS
 
 _sheets = {}
@@ -215,20 +215,52 @@ def test_editable_cells_are_unlocked_and_everything_else_locked(tmp_path):
     assert unlocked["Training history"] == set() and unlocked["Trace"] == set()
 
 
-def test_focus_cells_are_named_validated_and_set_from_focus(tmp_path):
+def test_focus_cells_are_labelled_validated_set_from_focus_and_read_by_reference(tmp_path):
+    """No defined name (spreadsheets that import xlsx drop sheet-scoped ones): the highlight
+    and the lines read the focus cells as $E$6 and $F$6."""
     run = stepviz.train(epochs=2, focus=[2, 3])
     path = stepviz.write_workbook(run, tmp_path / "f.xlsx")
     wb = openpyxl.load_workbook(path)
     ws = wb["1.03 hidden input"]
-    names = {n: d.attr_text for n, d in ws.defined_names.items()}
-    assert set(names) == {"focus_row", "focus_col"}
-    row = ws[names["focus_row"].split("!")[1].replace("$", "")]
-    col = ws[names["focus_col"].split("!")[1].replace("$", "")]
+    assert not ws.defined_names and not wb.defined_names
+    assert ws["A6"].value == "Focus (row, column):"
+    row, col = (ws[c] for c in focus_cells(ws))
     assert (row.value, col.value) == (2, 3) and not row.protection.locked
-    dv = ws.data_validations.dataValidation
-    assert {str(d.sqref) for d in dv} == {row.coordinate, col.coordinate}
-    assert all(d.type == "whole" and d.operator == "greaterThanOrEqual" and d.prompt for d in dv)
-    assert not wb["1.02 initialise"].defined_names  # given steps have no focus
+    dv = [d for d in ws.data_validations.dataValidation if str(d.sqref) in (row.coordinate, col.coordinate)]
+    assert len(dv) == 2 and all(d.prompt and d.error for d in dv)
+    absolute = {f"${c.column_letter}${c.row}" for c in (row, col)}
+    rules = [r.formula[0] for cf in ws.conditional_formatting for r in cf.rules if r.type == "expression"]
+    assert all(set(re.findall(r"\$[A-Z]+\$6\b", f)) <= absolute for f in rules)
+    assert sum(any(a in f for a in absolute) for f in rules) >= 4  # 3 results, their sources
+    lines = [c.value for r in ws.iter_rows() for c in r if isinstance(c.value, str) and c.value.startswith('=IF(')]
+    assert any(all(a in f for a in absolute) for f in lines)
+    assert not focus_cells(wb["1.02 initialise"])  # given steps have no focus
+
+
+def test_every_cell_one_may_type_into_asks_for_a_number_with_messages(tmp_path):
+    """Issue 25.7: lr, h, the optimizer's constants, X, y, the first start values and the
+    focus cells carry a data validation (a number, an input and an error message)."""
+    from openpyxl.worksheet.cell_range import CellRange
+
+    for optimizer in ("gd", "adam"):
+        run = stepviz.train(epochs=2, optimizer=optimizer, lang="de")
+        wb = openpyxl.load_workbook(stepviz.write_workbook(run, tmp_path / f"{optimizer}.xlsx"))
+        covered = 0
+        for ws in wb.worksheets:
+            validated = {}
+            for d in ws.data_validations.dataValidation:
+                assert d.type in ("decimal", "whole") and d.prompt and d.error and d.showErrorMessage, (ws.title, d)
+                for rng in str(d.sqref).split():
+                    validated.update({(r, c): d for r, c in CellRange(rng).cells})
+            editable = {(c.row, c.column) for row in ws.iter_rows() for c in row
+                        if c.protection.locked is False and c.value is not None}
+            assert editable <= set(validated), (ws.title, sorted(editable - set(validated))[:5])
+            covered += len(editable)
+        overview = wb.worksheets[0]
+        lr = next(r[1] for r in overview.iter_rows() if str(r[0].value).startswith("lr"))
+        rule = next(d for d in overview.data_validations.dataValidation if lr.coordinate in str(d.sqref))
+        assert rule.operator == "greaterThan" and rule.formula1 == "0" and "lr" in rule.prompt
+        assert covered >= 12 + 3 + 19 + 2 + 2 * 10, covered  # X, y, wh bh wout bout, lr h, 10 focus pairs
 
 
 def test_later_epochs_link_to_the_previous_update(tmp_path):
@@ -288,6 +320,9 @@ def test_overview_settings_live_values_legend_and_links(seed_book, seed_run):
     links = [c.hyperlink.location for row in ws.iter_rows() for c in row if c.hyperlink]
     assert "'1.01 inputs'!A1" in links and "'1.12 update biases'!A1" in links and len(links) == 14
     formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    hints = [f for f in formulas if f.startswith("=IF(ISNUMBER(")]  # beside lr and h: a warning if no number
+    assert len(hints) == 2 and all("holds no number" in f for f in hints)
+    formulas = [f for f in formulas if f not in hints]
     assert len(formulas) == 2 and formulas[0].startswith("='1.06 error'!$")  # the live loss
     assert formulas[1].startswith("='1.12 update biases'!$")  # and after the update
     assert any(isinstance(v, float) and abs(v - seed_run.loss) < 1e-15 for v in text)  # from training

@@ -20,15 +20,17 @@ import numpy as np
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..ops import Activate
+from ..terms import I, J
 from ..text import Messages, languages
 from .core import absolute
 from ..limits import MAX_FORMULA
 from .forward import ARRAY_SAFE, forward, inputs, loss_formula, loss_value, moved, needs_safe
 from .layout import LEFT, columns_for
+from .lines import WORST, Focus
 
 H = 5e-5  # central differences: small enough for the truncation error (h²), large enough for
 # the rounding error (ε·L/h): every preset's relative difference stays below 1e-6 (tested)
-RELATIVE_FORMAT = "0.0E+0;-0.0E+0;0"
+RELATIVE_FORMAT = "0.00E+0;-0.00E+0;0"
 WIDTH = 14  # characters: the columns of the gradient checks show losses to 10 digits
 
 
@@ -93,12 +95,9 @@ def _made(book, name):
     return book.first[name]
 
 
-def _index(n: int, name: str) -> str:
-    return "1" if n == 1 else f"MIN({name},{n})"
-
-
-def check_formulas(book, epoch: int, p: str, h: str, worst: bool = False) -> tuple[str, str]:
-    """The formulas of L(p + h) and L(p − h), p moved at the focus of the sheet that updates it."""
+def check_formulas(book, epoch: int, p: str, h: str, focus: Focus, worst: bool = False) -> tuple[str, str]:
+    """The formulas of L(p + h) and L(p − h), p moved at the focus of the sheet that updates it
+    (``focus``: its focus cells)."""
     run, net = book.run, book.config.network
     start = book.result_block(book.first[p], p)
     rows, cols = start.shape
@@ -108,7 +107,7 @@ def check_formulas(book, epoch: int, p: str, h: str, worst: bool = False) -> tup
             rng = _range(book, epoch, book.first[name], name)
             if name != p:
                 return rng
-            return moved(rng, start.shape, _index(rows, "focus_row"), _index(cols, "focus_col"), start.cell(0, 0),
+            return moved(rng, start.shape, focus.index(I, rows, "0"), focus.index(J, cols, "0"), start.cell(0, 0),
                          h, sign)
         return at
 
@@ -156,7 +155,8 @@ def longest(book) -> list[tuple[int, str]]:
     h = absolute(book.overview, (1_048_575, 16_383))  # the longest reference there is
     out = [(len(after_formula(book, epoch, True)), "the loss after the update")]
     for p in book.config.network.trained():
-        out.append((max(map(len, check_formulas(book, epoch, p, h, True))), f"the gradient check of {p}"))
+        out.append((max(map(len, check_formulas(book, epoch, p, h, WORST, True))) + len(WORST.ok((2, 2))) + 8,
+                    f"the gradient check of {p}"))
     return out
 
 
@@ -238,7 +238,7 @@ def _check(sheet, p: str) -> None:
     sheet.right = max(sheet.right, col0 + columns_for(words, WIDTH), places[-1] + span)
     # the backprop direction at the focus, as the sheet computed it
     at = xl_rowcol_to_cell(*block.cell(0, 0), True, True) if block.size == 1 else \
-        f"INDEX({block.range},{_index(rows, 'focus_row')},{_index(cols, 'focus_col')})"
+        f"INDEX({block.range},{sheet.focus.index(I, rows, '0')},{sheet.focus.index(J, cols, '0')})"
     value = float(sheet.values[block][i, j])
     if net.optimizer == "gd":
         lr = book.config.lr
@@ -253,13 +253,16 @@ def _check(sheet, p: str) -> None:
     estimate = -(losses[0] - losses[1]) / (2 * h)
     top = max(abs(value), abs(estimate))
     relative = 0.0 if top == 0 else abs(value - estimate) / top
-    plus, minus = check_formulas(book, epoch, p, h_cell)
+    plus, minus = check_formulas(book, epoch, p, h_cell, sheet.focus)
     r = block.row
     cell = [xl_rowcol_to_cell(r, c) for c in places]
     fmt = st.cell("value", significant([value, estimate], 6))
     loss_fmt = st.cell("value", significant(losses, 10))
-    # a focus cell holding text or an error (pasted past the validation) shows nothing here
-    quiet = lambda f: f'=IFERROR({f.removeprefix("=")},"")'  # noqa: E731
+    # a focus that selects no cell (text, blank or an error pasted past the validation) shows
+    # nothing here, as no cell is lit; an error elsewhere (text in lr) shows nothing either
+    ok = sheet.focus.ok(block.shape)
+    quiet = lambda f: (f'=IFERROR({f.removeprefix("=")},"")' if ok == "TRUE" else  # noqa: E731
+                       f'=IF({ok},IFERROR({f.removeprefix("=")},""),"")')
     # INDEX and the moved ranges: one-cell dynamic arrays, so that Excel 365 shows no @
     sheet.cells.put(r, places[0], "dynamic_array_formula", quiet(at), fmt, value)
     sheet.cells.put(r, places[1], "dynamic_array_formula", quiet(plus), loss_fmt, losses[0])
@@ -297,5 +300,5 @@ def _after(sheet) -> None:
                     st.cell("link", fmt), before)
     sheet.cells.put(r + 2, places[1], "dynamic_array_formula", after_formula(book, epoch), st.cell("value", fmt), after)
     sheet.cells.put(r + 2, places[2], "formula", f"={cell[1]}-{cell[0]}",
-                    st.cell("value", significant([after - before], 2)), after - before)
+                    st.cell("value", significant([after - before], 3)), after - before)
     sheet.height = max(sheet.height, r + 3)

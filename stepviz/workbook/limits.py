@@ -38,7 +38,7 @@ def check_grid(rows: int, cols: int, where: str, fix: str) -> None:
 def estimate(config) -> Estimate:
     """Check every sheet of the workbook of ``config`` against Excel's limits (raising
     WorkbookError with the option to change) and return its size."""
-    from ..display import Shown
+    from ..display import MAX_EXTRA, Shown
     from ..terms import excel
     from ..tolerance import check_formula, tolerance_term
     from .core import Book
@@ -51,7 +51,7 @@ def estimate(config) -> Estimate:
     book = Book(plan, None)
     n_detail = len(config.detail)
     cells = formulas = 0
-    widest = Shown("sci")  # the longest spelling of a value in an arithmetic line
+    widest = Shown("sci").finer(MAX_EXTRA)  # the longest spelling of a value in an arithmetic line
     for step in plan.steps:
         lay = book.layouts[step.number]
         check_grid(lay.height, lay.right, f"sheet {book.sheet_name(config.detail[-1], step)!r}",

@@ -3,7 +3,7 @@ live, the legend of every style, the training's results and the table of content
 from __future__ import annotations
 
 from ..display import shown
-from . import achieved
+from . import achieved, validation
 from .core import Cells, absolute
 from .styles import ROLES
 from .layout import text_width
@@ -64,20 +64,26 @@ def write_overview(book, ws) -> None:
             cells.text(r, VALUE, value)
         elif key in net.constants():  # lr and the optimizer's: read by every step sheet
             cells.put(r, VALUE, "number", value, st.cell("input"))
+            validation.number(ws, msg, (r, VALUE), name=key)
             book.constants[key] = (value, (r, VALUE))
-        if key == "lr":
-            hint = "overview.lr_exercise" if book.exercise else (
-                ("overview.lr_chain" if len(chain) > 1 else "overview.lr_one")
-                + ("" if len(chain) == len(detail) else "_partial"))
-            cells.text(r, VALUE + 1, msg(hint, chain=_epochs(chain, cfg.label), others=_epochs(detail[len(chain):], cfg.label)),
-                       st.words)
+            hint = ""
+            if key == "lr":
+                hint = "overview.lr_exercise" if book.exercise else (
+                    ("overview.lr_chain" if len(chain) > 1 else "overview.lr_one")
+                    + ("" if len(chain) == len(detail) else "_partial"))
+                hint = msg(hint, chain=_epochs(chain, cfg.label), others=_epochs(detail[len(chain):], cfg.label))
+            if hint:  # a pasted text (validation stops typing only) says why the sheets show #VALUE!
+                cells.put(r, VALUE + 1, "formula", validation.hint_or_warning(
+                    (r, VALUE), hint, msg("validation.warning", name=key)), st.words, hint)
         elif key not in net.constants() and not isinstance(value, str):
             cells.put(r, VALUE, "number", value, st.left)
     if achieved.enabled(book):  # the step of the gradient checks on the update sheets
         r += 1
         cells.text(r, LABEL, msg("check.h"))
         cells.put(r, VALUE, "number", achieved.H, st.cell("input"))
-        cells.text(r, VALUE + 1, msg("check.h_hint"), st.words)
+        validation.number(ws, msg, (r, VALUE), name="h")
+        cells.put(r, VALUE + 1, "formula", validation.hint_or_warning(
+            (r, VALUE), msg("check.h_hint"), msg("validation.warning", name="h")), st.words, msg("check.h_hint"))
         book.constants["h"] = (achieved.H, (r, VALUE))
 
     r += 2

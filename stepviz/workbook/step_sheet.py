@@ -3,26 +3,27 @@ line of each result, and the highlighting.
 
 Every produced cell is a formula over cells of the same sheet, spelled by its op kind
 (``op.spell``) and stored with the engine's value. The yellow cell of each result and its
-orange sources are conditional formats driven by the sheet's ``focus_row``/``focus_col``
-cells, built from the same spelling at the symbolic cell (I, J): the source pattern.
+orange sources are conditional formats driven by the sheet's two focus cells (read as
+``lines.Focus`` spells them: same-sheet absolute references, no defined name), built from the
+same spelling at the symbolic cell (I, J): the source pattern.
 """
 from __future__ import annotations
 
 import math
 
-from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from ..display import shown
 from ..terms import I, J, Cell, Index, excel, is_array
 from ..tolerance import check_formula, tolerance_term
-from . import achieved
+from . import achieved, validation
 from .inputs import has_inputs
 from .inputs import link as inputs_link
 from .inputs import sheet_name as inputs_sheet
 from .core import Cells, absolute
 from .network import weight_bars
 from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
-from .lines import arithmetic, focus_index
+from .lines import Focus, arithmetic
 
 TOC = FOCUS + 1  # the empty row above the first band: the table of contents of a long sheet
 TOC_BANDS = 4  # more bands than this (gd has at most 4) get one
@@ -48,6 +49,17 @@ class StepSheet:
         self.lines = []  # results whose arithmetic line is written last, its helpers right of all text
         self.height = self.lay.height  # grows with what achieved.write adds below the bands
         self.wide_from = None  # the first of the wider columns achieved.write asks for
+        self.focus = self.focus_at()
+        self.extra = {}  # the digits each result's line adds to its operands' (display.line_extra)
+
+    def focus_at(self) -> Focus:
+        """Where the focus cells are (row FOCUS, right of their label); an exercise's focus is
+        fixed: its numbers."""
+        if self.book.exercise:
+            return Focus(*map(str, self.book.config.focus))
+        width = self.book.width[self.step.number]
+        col = 1 + math.ceil(max(0.0, 1.1 * text_width(self.msg("sheet.focus")) - 2) / width)
+        return Focus(*(xl_rowcol_to_cell(FOCUS, col + k, True, True) for k in range(2)))
 
     # -- values ------------------------------------------------------------------------
     def where(self, block: Block, i: int, j: int) -> str:
@@ -208,6 +220,8 @@ class StepSheet:
             elif not first and book.config.batches == 1:  # a batch has its own rows: numbers
                 link = (detail[0], self.step)
             fmt = st.cell("link" if link is not None else fmt_role, self.shown[block].num_format)
+            if fmt_role == "input" and link is None:  # X, y, the first start values: numbers only
+                validation.number(self.ws, self.msg, block.cell(0, 0), block.cell(*(n - 1 for n in block.shape)))
             value = self.values[block]
             for i in range(block.shape[0]):
                 for j in range(block.shape[1]):
@@ -232,10 +246,7 @@ class StepSheet:
             self.cells.text(p.words_row, LEFT, p.compute.words(self.msg), self.styles.words)
             self.results(p)
         self.highlight()
-        if book.exercise:  # the focus is fixed: the answer cells are where it is
-            for name, value in zip(("focus_row", "focus_col"), book.config.focus):
-                book.wb.define_name(f"{quote_sheetname(self.ws.name)}!{name}", f"={value}")
-        else:
+        if not book.exercise:  # an exercise's focus is fixed: the answer cells are where it is
             self.focus_cells()
 
     def results(self, p):
@@ -292,13 +303,16 @@ class StepSheet:
         self.right = max(self.right, p.result.col + columns_for(line.cached, self.book.width[self.step.number]))
 
     def arithmetic(self, p, first: int):
-        return arithmetic(p, self.shown.__getitem__, self.values.__getitem__, self.book.focus(p.result), first, self.msg)
+        line = arithmetic(p, self.shown.__getitem__, self.values.__getitem__, self.book.focus(p.result), first, self.msg,
+                          self.focus, self.extra.get(p.result))
+        self.extra[p.result] = line.extra
+        return line
 
     # -- highlighting ---------------------------------------------------------------------
     def highlight(self):
         """Yellow: each result's focus cell. Orange: exactly the cells its formula reads, from
         the op's source pattern. A focus cell that another result's formula on the sheet reads
-        (step 5's ``output`` reads ``output_layer_input``) gets both marks: gold with an orange
+        (step 5's ``output`` reads ``output_layer_input``) gets both marks: violet with an orange
         frame. The rules are tried in that order, and the first that applies wins."""
         ws, st = self.ws, self.styles
         focus = {p.result: self.focus_rule(p.result) for p in self.lay.placed}
@@ -330,8 +344,7 @@ class StepSheet:
         """The condition "this cell of result b is its focus cell"."""
         return _and([self.match(b, "ROW", I, b), self.match(b, "COLUMN", J, b)])
 
-    @staticmethod
-    def match(b: Block, axis: str, pos, result: Block) -> str:
+    def match(self, b: Block, axis: str, pos, result: Block) -> str:
         """The condition "this cell of block b is at row (or column) ``pos``" for a
         conditional format on b's range; "" when always true."""
         n = b.shape[0] if axis == "ROW" else b.shape[1]
@@ -341,23 +354,21 @@ class StepSheet:
         start = b.row if axis == "ROW" else b.col  # 0-based: 1-based index k is start + k
         if isinstance(pos, Index):
             limit = result.shape[0] if pos is I else result.shape[1]
-            return f"{axis}({first})={start}+{focus_index(pos, limit, '0')}"
+            return f"{axis}({first})={start}+{self.focus.index(pos, limit, '0')}"
         return f"{axis}({first})={start + pos + 1}"
 
     def focus_cells(self):
-        """The two cells that move the focus, named focus_row and focus_col on this sheet."""
+        """The two cells that move the focus (``focus_at``)."""
         book, ws, msg = self.book, self.ws, self.msg
-        label = msg("sheet.focus")
-        col = 1 + math.ceil(max(0.0, 1.1 * text_width(label) - 2) / book.width[self.step.number])
-        self.put_text(FOCUS, 0, label, self.styles.bold)
+        self.put_text(FOCUS, 0, msg("sheet.focus"), self.styles.bold)
+        col = xl_cell_to_rowcol(self.focus.row)[1]
         fmt = self.styles.cell("input")
         validation = {"validate": "integer", "criteria": ">=", "value": 1,
                       "input_title": msg("sheet.focus_title"), "input_message": msg("sheet.focus_message"),
                       "error_title": msg("sheet.focus_title"), "error_message": msg("sheet.focus_error")}
-        for k, name in enumerate(("focus_row", "focus_col")):
+        for k in range(2):
             self.cells.put(FOCUS, col + k, "number", book.config.focus[k], fmt)
             ws.data_validation(FOCUS, col + k, FOCUS, col + k, validation)
-            self.book.wb.define_name(f"{quote_sheetname(ws.name)}!{name}", "=" + absolute(ws.name, (FOCUS, col + k)))
 
     # -- captions, provenance, finishing ----------------------------------------------------
     def captions(self):
