@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="gd: the tutorial's plain updates (default); momentum or adam: their state on "
                      "the update sheets (momentum, beta1, beta2, eps in the config's [training])")
     run.add_argument("--history-every", type=int, metavar="K", help="History sheet: every K-th epoch")
+    run.add_argument("--live-epochs", type=int, metavar="N",
+                     help="Training sheet: the first N epochs as live formulas (0: no Training sheet; "
+                          "default: every epoch, or as many as its budget allows)")
     run.add_argument("--csv", metavar="FILE.csv", help="training data from a CSV file with a header row")
     run.add_argument("--target", type=_names, metavar="COL[,COL...]", help="the CSV's target columns")
     run.add_argument("--max-detail", type=int, metavar="N", help="allow more than 50 detailed epochs")
@@ -278,6 +281,7 @@ def cmd_run(args) -> int:
         hidden = []
     config = load_config(args.source, epochs=args.epochs, lr=args.lr, seed=args.seed, hidden=hidden,
                          detail=args.detail, focus=args.focus, history_every=args.history_every,
+                         live_epochs=args.live_epochs,
                          activation=args.activation, loss=args.loss, max_detail=args.max_detail,
                          batch_size=args.batch_size,
                          decimals=args.decimals, lang=args.lang, exercise=args.exercise, optimizer=args.optimizer,

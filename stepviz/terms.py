@@ -97,6 +97,13 @@ class Cell(Term):
 
 
 @dataclass(frozen=True)
+class Ref(Term):
+    """A cell by its address: an operand cell instantiated for a place (stepviz.formulas)."""
+
+    address: str
+
+
+@dataclass(frozen=True)
 class Op2(Term):
     op: str  # + - * / ^ >
     a: Term
@@ -284,6 +291,8 @@ def _excel(t, addr, span) -> tuple[str, int]:
         return number(t.value), 9 if t.value >= 0 else 3
     if isinstance(t, Cell):
         return addr(t), 9
+    if isinstance(t, Ref):
+        return t.address, 9
     if isinstance(t, Neg):
         s, p = _excel(t.a, addr, span)
         return "-" + (s if p >= 9 else f"({s})"), 3

@@ -18,6 +18,7 @@ from .map_sheet import has_map, sheet_name as map_name, write_map
 from .overview import write_overview
 from .step_sheet import write_step
 from .trace import write_trace
+from . import training_sheet
 
 __all__ = ["MAX_COLS", "MAX_FORMULA", "MAX_ROWS", "WARN_CELLS", "Estimate", "WorkbookError", "check_destination",
            "check_grid", "estimate", "settings", "write_workbook"]
@@ -37,9 +38,11 @@ def write_sheets(run, wb, progress=None):
     book = Book(run, wb)
     if key is not run:
         book.key = key
+    book.training = training_sheet.Plan(book) if training_sheet.enabled(run.config) else None
     overview = wb.add_worksheet(book.overview)
     sheets = [(e, s, wb.add_worksheet(book.sheet_name(e, s))) for e in run.detail for s in run.steps]
     board = wb.add_worksheet(map_name(book)) if has_map(book) else None
+    training = wb.add_worksheet(book.training.name) if book.training else None
     history = None if book.exercise else wb.add_worksheet(book.history)
     trace = None if book.exercise else wb.add_worksheet("Trace")
     write_overview(book, overview)
@@ -49,6 +52,8 @@ def write_sheets(run, wb, progress=None):
             progress(1)
     if board is not None:
         write_map(book, board)
+    if training is not None:
+        training_sheet.write_training(book, training)
     if history is not None:
         write_history(book, history)
         write_trace(book, trace)
