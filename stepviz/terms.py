@@ -519,3 +519,24 @@ def evaluate(t: Term, operands):
         return _FUNCTIONS[t.name](*args)
     raise TypeError(f"{type(t).__name__} is not element-wise")
 
+
+def compiled(t: Term) -> Callable:
+    """``evaluate`` of an element-wise term made once into a function of the operands: the
+    engine runs an optimizer's update every epoch without walking the term again."""
+    if isinstance(t, Num):
+        v = t.value
+        return lambda operands: v
+    if isinstance(t, Cell):
+        k = t.k
+        return lambda operands: operands[k]
+    if isinstance(t, Neg):
+        a = compiled(t.a)
+        return lambda operands: np.negative(a(operands))
+    if isinstance(t, Op2):
+        f, a, b = _NUMPY[t.op], compiled(t.a), compiled(t.b)
+        return lambda operands: f(a(operands), b(operands))
+    if isinstance(t, Fn):
+        args = [compiled(a) for a in t.args]
+        f = np.maximum if t.name == "MAX" else (lambda *a: np.where(*a)) if t.name == "IF" else _FUNCTIONS[t.name]
+        return lambda operands: f(*(a(operands) for a in args))
+    raise TypeError(f"{type(t).__name__} is not element-wise")
