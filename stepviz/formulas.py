@@ -189,3 +189,28 @@ class Row:
                         nxt.add((name, i, j))
         return [Column(c.name, c.i, c.j, out[(c.name, c.i, c.j)], (c.name, c.i, c.j) in nxt)
                 for c in self.columns if (c.name, c.i, c.j) in out]
+
+
+def forward(net, shapes: dict, operand: Callable[[str, int, int], Term]) -> Callable[[int, int], Term]:
+    """The output's cell (i, j) as one expression of the inputs and the parameters (each
+    ``operand(name, r, c)``): the forward computes of the step table spelled into each other
+    (a new input's prediction, a Map grid point)."""
+    env: dict[str, Callable[[int, int], Term]] = {}
+    memo: dict = {}
+
+    def inline(compute, scope):
+        def at(i, j):
+            key = (compute.result, i, j)
+            if key not in memo:
+                memo[key] = spell(compute, i, j, shapes, lambda o, r, c: scope[o](r, c) if o in scope else operand(o, r, c))
+            return memo[key]
+        return at
+
+    for step in net.steps():
+        for c in step.computes:
+            if isinstance(c.op, Given):
+                continue
+            env[c.result] = inline(c, dict(env))
+            if c.result == "output":
+                return env["output"]
+    raise AssertionError("the step table has no output")

@@ -117,11 +117,16 @@ def estimate(config) -> Estimate:
         formulas += 2 * maps * GRID * GRID
         _check_map_formula(config, plan)
         cells += (2 * maps + SNAPSHOTS * net.outputs) * (GRID + 1) ** 2
+    from .training_sheet import estimate as training
+
+    more, more_formulas = training(config)
+    cells += more
+    formulas += more_formulas
     if cells > MAX_CELLS:
         raise WorkbookError(f"the workbook would have about {cells:,} cells, stepviz writes at most "
                             f"{MAX_CELLS:,}; raise workbook.history_every, detail fewer epochs or use "
                             "fewer samples")
-    return Estimate(1 + n_detail * len(plan.steps) + (0 if config.exercise else 2), cells, formulas,
+    return Estimate(1 + n_detail * len(plan.steps) + (0 if config.exercise else 2) + (1 if more else 0), cells, formulas,
                     train_seconds(config))
 
 

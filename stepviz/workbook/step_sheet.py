@@ -154,29 +154,31 @@ class StepSheet:
         the first epoch's data and to the previous epoch's updates, or values from training."""
         book, st, detail = self.book, self.styles, self.book.run.detail
         first = self.epoch == detail[0]
+        # a later epoch's start values: the Training sheet's row of that update, where it is live
+        row = book.training.start_row(self.epoch) if book.training and self.epoch > 1 else None
         for p in self.lay.placed:
             block, name = p.result, p.result.name
-            fmt_role, link, plus = "input", None, ""
-            if name in book.carried:
-                if not first:
-                    if self.epoch - 1 in detail:
+            fmt_role, link, plus, training = "input", None, "", None
+            if name in book.carried or p.compute.op.what == "epoch":
+                if self.epoch - 1 in detail:
+                    if name in book.carried:
                         link = (self.epoch - 1, book.last[name])
-                    else:
-                        fmt_role = "trained"
-            elif p.compute.op.what == "epoch":  # t: the previous epoch's, plus one
-                if not first:
-                    if self.epoch - 1 in detail:
+                    else:  # t: the previous epoch's, plus one
                         link, plus = (self.epoch - 1, self.step), "+1"
-                    else:
-                        fmt_role = "trained"
+                elif row is not None:
+                    training = lambda i, j, name=name: book.training.link(row, name, i, j)  # noqa: E731
+                elif not first:
+                    fmt_role = "trained"
             elif not first and book.config.batches == 1:  # a batch has its own rows: numbers
                 link = (detail[0], self.step)
-            fmt = st.cell("link" if link else fmt_role, self.shown[block].num_format)
+            fmt = st.cell("link" if link or training else fmt_role, self.shown[block].num_format)
             value = self.values[block]
             for i in range(block.shape[0]):
                 for j in range(block.shape[1]):
                     v = float(value[i, j])
-                    if link:
+                    if training:
+                        self.cells.put(*block.cell(i, j), "formula", training(i, j), fmt, v)
+                    elif link:
                         self.cells.put(*block.cell(i, j), "formula", book.link(*link, name, i, j) + plus, fmt, v)
                     else:
                         self.cells.put(*block.cell(i, j), "number", v, fmt)

@@ -22,7 +22,7 @@ from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cel
 
 from ..display import shown
 from ..formulas import Row
-from .core import absolute, check
+from .core import WorkbookError, absolute, check
 
 TITLE, NOTE, DIVERGED, HEADER, FIRST = 0, 1, 2, 4, 5  # rows; FIRST: the first update's
 EPOCH, LOSS = 0, 1  # columns
@@ -46,19 +46,64 @@ def row_columns(config) -> int:
 
 def live_updates(config) -> int:
     """How many updates the Training sheet writes as live formulas: ``live_epochs`` epochs
-    (None: as many as LIVE_CELLS allows, whole epochs), never more than the run has."""
-    total = config.epochs * config.batches
-    live = getattr(config, "live_epochs", None)
+    (None: as many whole epochs as LIVE_CELLS allows, at least one), never more than the run
+    has; 0 when there is no Training sheet (an assessment, live_epochs = 0, or by default a
+    row beyond Excel's columns or formula length)."""
+    live = config.live_epochs
+    if (config.exercise and config.assessment) or live == 0:
+        return 0
+    problem = too_large(config)
+    if problem:
+        if live is not None:
+            raise WorkbookError(f"the Training sheet {problem}; set workbook.live_epochs = 0 (--live-epochs 0) "
+                                "or use fewer samples or smaller layers")
+        return 0
     if live is None:
         per_epoch = row_columns(config) * config.batches
-        live = max(1, LIVE_CELLS // per_epoch) if per_epoch * config.epochs > LIVE_CELLS else config.epochs
-    return min(total, live * config.batches)
+        live = config.epochs if per_epoch * config.epochs <= LIVE_CELLS else max(1, LIVE_CELLS // per_epoch)
+    return min(config.epochs, live) * config.batches
+
+
+def too_large(config) -> str:
+    """What keeps a Training row from fitting Excel's limits ("" when it fits): its columns
+    (with the data block beside them) and its longest formula (row numbers up to 7 digits)."""
+    from .limits import MAX_COLS, MAX_FORMULA
+
+    cols = 1 + row_columns(config) + 1 + config.X.shape[1] + config.y.shape[1]
+    if cols > MAX_COLS:
+        return f"would need {cols:,} columns, Excel allows {MAX_COLS:,}"
+    net = config.network
+    row = Row(net, net.shapes(config.batch), LOSS, lambda name: "'Overview'!$XFD$1048576",
+              lambda name, i, j: None if config.batches > 1 else "$XFD$1048576")
+    longest = max(len(c.template) + 5 * c.template.count("{") for c in row.build())
+    if longest > MAX_FORMULA:
+        return f"would have formulas of {longest:,} characters, Excel allows {MAX_FORMULA:,}"
+    return ""
 
 
 def enabled(config) -> bool:
-    """A Training sheet is written unless live_epochs is 0 or the workbook is an assessment
-    (its formulas would compute every answer from the givens)."""
-    return not (config.exercise and config.assessment) and getattr(config, "live_epochs", None) != 0
+    """A Training sheet is written unless live_epochs is 0, the workbook is an assessment
+    (its formulas would compute every answer from the givens) or, by default, its rows would
+    not fit Excel's limits."""
+    return live_updates(config) > 0
+
+
+def estimate(config) -> tuple[int, int]:
+    """(cells, formula cells) of the Training sheet (0, 0 without one), checked against
+    Excel's rows."""
+    from .limits import check_grid, history_rows
+
+    live = live_updates(config)
+    if not live:
+        return 0, 0
+    per_row = row_columns(config)
+    values = 0 if live == config.epochs * config.batches else history_rows(config.epochs, config.history_every)
+    rows = FIRST + live + 2 + values
+    check_grid(rows, 1, "the Training sheet", "lower workbook.live_epochs or raise workbook.history_every")
+    net = config.network
+    params = sum(a * b for a, b in (net.shapes(1)[p] for p in net.parameters()))
+    data = config.X.size + config.y.size
+    return (live + 1) * (per_row + 1) + values * (params + 2) + data + 10, live * per_row + data
 
 
 @dataclass
@@ -113,6 +158,23 @@ class Plan:
 
     def cell(self, row: int, name: str, i: int, j: int) -> str:
         return absolute(self.name, (row, self.row.col[(name, i, j)]))
+
+    def epoch_row(self, epoch: int) -> int | None:
+        """The live row (0-based) whose loss, output and start values are epoch ``epoch``'s
+        (a run without mini-batches), or None."""
+        if self.config.batches > 1 or epoch > self.live:
+            return None
+        return FIRST + epoch - 1
+
+    def start_row(self, update: int) -> int | None:
+        """The row (0-based) holding the live start values of ``update`` (1-based), or None."""
+        return FIRST + update - 1 if update <= self.live + 1 else None
+
+    def link(self, row: int, name: str, i: int, j: int) -> str:
+        """A formula reading cell (i, j) of ``name`` on a row of the sheet."""
+        if name == "loss":
+            return "=" + absolute(self.name, (row, LOSS))
+        return "=" + self.cell(row, name, i, j)
 
     # -- data ---------------------------------------------------------------------------
     @cached_property
