@@ -19,6 +19,7 @@ import bench_map  # noqa: E402
 import bench_record  # noqa: E402
 import bench_scale  # noqa: E402
 import bench_startup  # noqa: E402
+import bench_training  # noqa: E402
 
 
 def machine() -> str:
@@ -38,7 +39,8 @@ def main(argv=None):
     results = {"machine": machine(), "record": bench_record.main(args.tiny),
                "export": bench_export.main(args.tiny), "startup": bench_startup.main(args.tiny),
                "scale": bench_scale.main(args.tiny), "map": bench_map.main(args.tiny),
-               "class": bench_class.main(args.tiny), "classify": bench_classify.main(args.tiny)}
+               "class": bench_class.main(args.tiny), "classify": bench_classify.main(args.tiny),
+               "training": bench_training.main(args.tiny)}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -41,7 +41,10 @@ def substitute(t: Term, cell: Callable[[Cell], Term]) -> Term:
     if isinstance(t, Neg):
         return Neg(substitute(t.a, cell))
     if isinstance(t, Op2):
-        return Op2(t.op, substitute(t.a, cell), substitute(t.b, cell))
+        b = substitute(t.b, cell)
+        if isinstance(b, Op2) and t.op in "+*" and b.op in ("+-" if t.op == "+" else "*/"):
+            b = Fn("", (b,))  # a·(b·c) is not (a·b)·c in floating point: keep numpy's order
+        return Op2(t.op, substitute(t.a, cell), b)
     if isinstance(t, Fn):
         args = tuple(substitute(a, cell) for a in t.args)
         if t.name == "LN":

@@ -22,8 +22,8 @@ ACT = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "relu": lambd
 
 # networks with two inputs, one of each kind of forward pass the step table spells
 CASES = {
-    "xor": ("xor", {}),
-    "or-gate": ("or-gate", {}),  # a perceptron: no hidden layer
+    "xor": ("xor", dict(live_epochs=30)),  # the final maps stay values here (test_training: live)
+    "or-gate": ("or-gate", dict(live_epochs=30)),  # a perceptron: no hidden layer
     "deep-tanh": ("xor", dict(hidden=[3, 2], activation="tanh", epochs=300, lr=0.1)),
     "relu": ("xor", dict(hidden=[4], activation="relu", epochs=300, lr=0.1)),
     "no-bias": ("two-layer", dict(map=["x1", "x3"], epochs=200)),  # 3 inputs, one held at its mean

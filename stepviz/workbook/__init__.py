@@ -118,7 +118,9 @@ def settings(run) -> dict[str, str]:
             "history_sheet": Messages(cfg.lang)("sheets.history"), "history_header": str(HEADER + 1),
             # mini-batches: how many per epoch, to read the sheets' epoch.batch names (only then,
             # so that other workbooks keep their bytes)
-            **({"batches": str(cfg.batches), "batch_size": str(cfg.batch)} if cfg.batches > 1 else {})}
+            **({"batches": str(cfg.batches), "batch_size": str(cfg.batch)} if cfg.batches > 1 else {}),
+            # where read_training finds the Training sheet, when the workbook has one
+            **({"training_sheet": Messages(cfg.lang)("sheets.training")} if training_sheet.enabled(cfg) else {})}
     if cfg.exercise:  # the loss after training is no business of an exercise
         del out["final_loss"]
         out["mode"] = "assessment" if cfg.assessment else "practice"

@@ -122,7 +122,7 @@ class MapSheet:
                          live, live=True)
         plan = self.book.training
         final = (lambda name, i, j: plan.link(plan.after, name, i, j)) if plan and plan.all_live else None
-        r = self.section(r + 1, msg("map.final", epochs=self.cfg.epochs), msg("map.final_params"),
+        r = self.section(r + 1, msg("map.final_live" if final else "map.final", epochs=self.cfg.epochs), msg("map.final_params"),
                          self.run.params, live=False, links=final)
         self.course(r + 1)
         self.finish()

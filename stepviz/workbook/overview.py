@@ -103,7 +103,8 @@ def write_overview(book, ws) -> None:
             cells.put(r, VALUE, "formula", "=" + absolute(book.sheet_name(e, run.steps[-1]), achieved.after_cell(book)),
                       st.cell("link", shown([after], cfg.decimals + 2).num_format), after)
         r += 2
-        cells.text(r, 0, msg("overview.trained", epochs=cfg.epochs), st.bold)
+        live = book.training is not None and book.training.epoch_row(cfg.epochs) is not None
+        cells.text(r, 0, msg("overview.trained_live" if live else "overview.trained", epochs=cfg.epochs), st.bold)
         r += 1
         cells.text(r, LABEL, msg("overview.final_loss"))
         last = book.training.epoch_row(cfg.epochs) if book.training else None

@@ -240,6 +240,8 @@ def write_training(book, ws) -> None:
             else:  # a shorter batch: its rows only
                 V[u, k0:k0 + size[name][0] * size[name][1]].reshape(size[name])[:a.shape[0]] = a
 
+    if "t" in starts:  # Adam's counter is a row's update number: the row after the last counts on
+        V[live, starts["t"]] = V[live - 1, starts["t"]] + 1
     fmts = []
     for k, c in enumerate(columns):
         col = V[:, k]
@@ -259,7 +261,7 @@ def write_training(book, ws) -> None:
     last_live_row = FIRST + live  # 1-based number of the last live row
     ws.write_string(DIVERGED, 0, msg("training.diverged"), st.words)
     where = f"{loss_col}{FIRST + 1}:{loss_col}{last_live_row}"
-    ws.write_formula(DIVERGED, 5, f"=SUMPRODUCT(--ISERROR({where}))", st.cell("value"), 0)
+    ws.write_formula(DIVERGED, 5, f"=ROWS({where})-COUNT({where})", st.cell("value"), 0)  # COUNT skips errors
     d = cfg.X.shape[1]
     xl = cfg.x_labels or tuple(f"X[·,{k + 1}]" for k in range(d))
     yl = cfg.y_labels or tuple(f"y[·,{k + 1}]" for k in range(cfg.y.shape[1]))
