@@ -165,7 +165,10 @@ def test_live_epochs_zero_and_assessments_have_no_training_sheet(tmp_path):
     assert "Training" not in openpyxl.load_workbook(off, read_only=True).sheetnames
     cfg = stepviz.load_config("seed-mlp", exercise=True)
     assert live_updates(dataclasses.replace(cfg, assessment=True)) == 0  # would compute every answer
-    assert live_updates(cfg) > 0  # a practice workbook has one (its checks are in the file anyway)
+    assert live_updates(cfg) == 0  # practice: its first row would show the answers beside the blanks
+    practice = stepviz.write_workbook(stepviz.train("seed-mlp", epochs=5, exercise=True), tmp_path / "p.xlsx")
+    assert "Training" not in openpyxl.load_workbook(practice, read_only=True).sheetnames
+    assert any(r and str(r[0]).startswith("The whole training, live") for r in sheet_rows(practice, "Overview"))
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "all", True])

@@ -138,10 +138,9 @@ def write_overview(book, ws) -> None:
         if has_map(book):
             cells.link(r + 2, LABEL, sheet_name(book), "A1", sheet_name(book), st.link)
             cells.text(r + 2, VALUE + 1, first_update_text(book, "map.map_about", detail[0]))
-    elif book.training:  # a practice workbook has one (its answers are checked in the file anyway)
+    elif not book.assessment:  # a practice workbook says where the whole training is
         r += 2
-        cells.link(r, LABEL, book.training.name, "A1", book.training.name, st.link)
-        cells.text(r, VALUE + 1, _training_about(book))
+        cells.text(r, LABEL, msg("training.practice"), st.words)
 
     width = max([text_width(msg(f"overview.{k}")) for k, _ in rows]
                 + [text_width(msg("check.h")), text_width(msg("check.live_after", epoch=detail[-1] if detail else 1))]) + 2

@@ -47,10 +47,10 @@ def row_columns(config) -> int:
 def live_updates(config) -> int:
     """How many updates the Training sheet writes as live formulas: ``live_epochs`` epochs
     (None: as many whole epochs as LIVE_CELLS allows, at least one), never more than the run
-    has; 0 when there is no Training sheet (an assessment, live_epochs = 0, or by default a
+    has; 0 when there is no Training sheet (an exercise, live_epochs = 0, or by default a
     row beyond Excel's columns or formula length)."""
     live = config.live_epochs
-    if (config.exercise and config.assessment) or live == 0:
+    if config.exercise or live == 0:  # an exercise: its first row would show every answer of epoch 1
         return 0
     problem = too_large(config)
     if problem:
@@ -82,9 +82,10 @@ def too_large(config) -> str:
 
 
 def enabled(config) -> bool:
-    """A Training sheet is written unless live_epochs is 0, the workbook is an assessment
-    (its formulas would compute every answer from the givens) or, by default, its rows would
-    not fit Excel's limits."""
+    """A Training sheet is written unless live_epochs is 0, the workbook is an exercise (its
+    first row would compute every answer of epoch 1 from the givens, in view: an assessment
+    would hand them out, a practice sheet would show them beside the blanks) or, by default,
+    its rows would not fit Excel's limits."""
     return live_updates(config) > 0
 
 
