@@ -31,6 +31,9 @@ EPOCH, LOSS = 0, 1  # columns
 # the workbook without them; xor's 460,000 in about 3x. A larger run is live for as many
 # updates as fit.
 LIVE_CELLS = 500_000
+# and at most this many characters of formulas (LibreOffice's time grows with both): the
+# Adam preset's 41 million (5,000 epochs of 83 cells) are the most a preset keeps live
+LIVE_CHARS = 45_000_000
 PRINT_ROWS = 45  # the first page: a long sheet prints only it
 
 
@@ -46,39 +49,41 @@ def row_columns(config) -> int:
 
 def live_updates(config) -> int:
     """How many updates the Training sheet writes as live formulas: ``live_epochs`` epochs
-    (None: as many whole epochs as LIVE_CELLS allows, at least one), never more than the run
+    (None: as many whole epochs as the budget allows, at least one), never more than the run
     has; 0 when there is no Training sheet (an exercise, live_epochs = 0, or by default a
     row beyond Excel's columns or formula length)."""
     live = config.live_epochs
     if config.exercise or live == 0:  # an exercise: its first row would show every answer of epoch 1
         return 0
-    problem = too_large(config)
+    cells, chars, problem = row_size(config)
     if problem:
         if live is not None:
             raise WorkbookError(f"the Training sheet {problem}; set workbook.live_epochs = 0 (--live-epochs 0) "
                                 "or use fewer samples or smaller layers")
         return 0
     if live is None:
-        per_epoch = row_columns(config) * config.batches
-        live = config.epochs if per_epoch * config.epochs <= LIVE_CELLS else max(1, LIVE_CELLS // per_epoch)
+        fit = min(LIVE_CELLS // (cells * config.batches), LIVE_CHARS // (chars * config.batches))
+        live = config.epochs if fit >= config.epochs else max(1, fit)
     return min(config.epochs, live) * config.batches
 
 
-def too_large(config) -> str:
-    """What keeps a Training row from fitting Excel's limits ("" when it fits): its columns
-    (with the data block beside them) and its longest formula (row numbers up to 7 digits)."""
+def row_size(config) -> tuple[int, int, str]:
+    """(formula cells, formula characters, problem) of one Training row: the problem that
+    keeps it from fitting Excel's limits ("" when it fits), its columns (with the data block
+    beside them) or its longest formula (row numbers up to 7 digits)."""
     from .limits import MAX_COLS, MAX_FORMULA
 
-    cols = 1 + row_columns(config) + 1 + config.X.shape[1] + config.y.shape[1]
+    cells = row_columns(config)
+    cols = 1 + cells + 1 + config.X.shape[1] + config.y.shape[1]
     if cols > MAX_COLS:
-        return f"would need {cols:,} columns, Excel allows {MAX_COLS:,}"
+        return cells, 0, f"would need {cols:,} columns, Excel allows {MAX_COLS:,}"
     net = config.network
-    row = Row(net, net.shapes(config.batch), LOSS, lambda name: "'Overview'!$XFD$1048576",
-              lambda name, i, j: None if config.batches > 1 else "$XFD$1048576")
-    longest = max(len(c.template) + 5 * c.template.count("{") for c in row.build())
-    if longest > MAX_FORMULA:
-        return f"would have formulas of {longest:,} characters, Excel allows {MAX_FORMULA:,}"
-    return ""
+    row = Row(net, net.shapes(config.batch), LOSS, lambda name: "Overview!$B$14",
+              lambda name, i, j: None if config.batches > 1 else "$XFD$99")
+    lengths = [len(c.template) + 5 * c.template.count("{") for c in row.build()]
+    if max(lengths) + len("'Overview'!$XFD$1048576") > MAX_FORMULA:
+        return cells, 0, f"would have formulas of {max(lengths):,} characters, Excel allows {MAX_FORMULA:,}"
+    return cells, sum(lengths), ""
 
 
 def enabled(config) -> bool:
