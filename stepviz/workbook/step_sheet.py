@@ -125,8 +125,11 @@ class StepSheet:
             out.append(msg("notes.state_start"))
         if any(c.op.what == "epoch" for c in self.step.computes if self.step.given):
             out.append(msg("notes.epoch_counter"))
+        training = book.training.start_row(self.epoch) if book.training and self.epoch > 1 else None
         if any(c.op.what == "start_value" for c in self.step.computes if self.step.given):
-            if self.epoch == detail[0]:
+            if training is not None and self.epoch - 1 not in detail:  # links to the Training sheet
+                out.append(msg("notes.start_training_live", sheet=book.training.name, update=label(self.epoch)))
+            elif self.epoch == detail[0]:
                 if self.epoch > 1:
                     out.append(msg("notes.start_first_trained" + batched, previous=self.epoch - 1))
                 elif cfg.init and set(cfg.network.parameters()) <= set(cfg.init):  # no rest to draw

@@ -71,6 +71,8 @@ def row_size(config) -> tuple[int, int, str]:
     """(formula cells, formula characters, problem) of one Training row: the problem that
     keeps it from fitting Excel's limits ("" when it fits), its columns (with the data block
     beside them) or its longest formula (row numbers up to 7 digits)."""
+    from ..ops import Given
+    from ..terms import cells as read_cells
     from .limits import MAX_COLS, MAX_FORMULA
 
     cells = row_columns(config)
@@ -78,7 +80,12 @@ def row_size(config) -> tuple[int, int, str]:
     if cols > MAX_COLS:
         return cells, 0, f"would need {cols:,} columns, Excel allows {MAX_COLS:,}"
     net = config.network
-    row = Row(net, net.shapes(config.batch), LOSS, lambda name: "Overview!$B$14",
+    shapes = net.shapes(config.batch)
+    reads = max(len(read_cells(c.op.spell(0, 0, c.op.shown([shapes[o] for o in c.operands]))))
+                for s in net.steps() for c in s.computes if not isinstance(c.op, Given))
+    if 8 * reads > MAX_FORMULA:  # a sum over every sample, written out: refused before it is built
+        return cells, 0, f"would have formulas of about {8 * reads:,} characters, Excel allows {MAX_FORMULA:,}"
+    row = Row(net, shapes, LOSS, lambda name: "Overview!$B$14",
               lambda name, i, j: None if config.batches > 1 else "$XFD$99")
     lengths = [len(c.template) + 5 * c.template.count("{") for c in row.build()]
     if max(lengths) + len("'Overview'!$XFD$1048576") > MAX_FORMULA:
