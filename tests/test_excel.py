@@ -150,7 +150,7 @@ def test_the_largest_workbook_stepviz_allows_is_within_excels_limits(tmp_path):
     assert report.problems == [], report.problems[:5]
     assert report.formulas > 50_000
     names = openpyxl.load_workbook(path, read_only=True).sheetnames
-    assert len(names) == 1 + epochs * 16 + 2 and max(map(len, names)) >= 24
+    assert len(names) == 1 + epochs * 16 + 3 and max(map(len, names)) >= 24  # + Training, History, Trace
 
 
 def test_the_scan_finds_what_breaks_excels_rules():
