@@ -66,7 +66,7 @@ def main(tiny=False):
     with tempfile.TemporaryDirectory() as d:
         for name, kw in cases:
             label = name + (f" detail {len(kw['detail'])} epochs" if kw else "")
-            run = stepviz.train(name, **kw)
+            run = stepviz.train(name, live_epochs=0, **kw)  # the Training sheet: bench_training
             ours_path, base_path = Path(d) / "ours.xlsx", Path(d) / "base.xlsx"
             stepviz.write_workbook(run, ours_path)
             sheets = cells_of(ours_path)

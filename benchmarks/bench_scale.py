@@ -63,9 +63,9 @@ def default_run_ratio(tiny=False):
     extra = ["--epochs", "50"] if tiny else []
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
-        ours = [sys.executable, "-m", "stepviz", "run", "-q", "-o", "ours.xlsx", *extra]
+        ours = [sys.executable, "-m", "stepviz", "run", "-q", "--live-epochs", "0", "-o", "ours.xlsx", *extra]
         subprocess.run(ours, cwd=d, check=True, stdout=subprocess.DEVNULL)
-        config = stepviz.load_config("seed-mlp", epochs=50 if tiny else None)
+        config = stepviz.load_config("seed-mlp", epochs=50 if tiny else None, live_epochs=0)
         init = initial_parameters(config)
         job = {"training": (config.X, config.y, [init["wh"]], [init["bh"]], init["wout"], init["bout"], config.lr,
                             config.epochs),

@@ -20,6 +20,7 @@ import bench_record  # noqa: E402
 import bench_returns  # noqa: E402
 import bench_scale  # noqa: E402
 import bench_startup  # noqa: E402
+import bench_training  # noqa: E402
 
 
 def machine() -> str:
@@ -40,7 +41,8 @@ def main(argv=None):
                "export": bench_export.main(args.tiny), "startup": bench_startup.main(args.tiny),
                "scale": bench_scale.main(args.tiny), "map": bench_map.main(args.tiny),
                "class": bench_class.main(args.tiny), "classify": bench_classify.main(args.tiny),
-               "returns": bench_returns.main(args.tiny)}
+               "returns": bench_returns.main(args.tiny),
+               "training": bench_training.main(args.tiny)}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -18,6 +18,7 @@ _LAZY = {"Config": "config", "load_config": "config", "presets": "config",
          "Run": "engine", "TrainingError": "engine", "train": "engine",
          "Network": "steps", "Step": "steps",
          "write_workbook": "workbook", "read_trace": "reader", "read_history": "reader",
+         "read_training": "reader",
          "compare": "analysis", "matrix": "analysis", "StepView": "notebook", "ViewError": "notebook",
          "grade": "grading", "make_class": "classroom"}
 

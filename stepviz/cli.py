@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="gd: the tutorial's plain updates (default); momentum or adam: their state on "
                      "the update sheets (momentum, beta1, beta2, eps in the config's [training])")
     run.add_argument("--history-every", type=int, metavar="K", help="History sheet: every K-th epoch")
+    run.add_argument("--live-epochs", type=int, metavar="N",
+                     help="Training sheet: the first N epochs as live formulas (0: no Training sheet; "
+                          "default: every epoch, or as many as its budget allows)")
     run.add_argument("--csv", metavar="FILE.csv", help="training data from a CSV file with a header row")
     run.add_argument("--target", type=_names, metavar="COL[,COL...]", help="the CSV's target columns")
     run.add_argument("--max-detail", type=int, metavar="N", help="allow more than 50 detailed epochs")
@@ -286,6 +289,7 @@ def cmd_run(args) -> int:
         hidden = []
     config = load_config(args.source, epochs=args.epochs, lr=args.lr, seed=args.seed, hidden=hidden,
                          detail=args.detail, focus=args.focus, history_every=args.history_every,
+                         live_epochs=args.live_epochs,
                          activation=args.activation, loss=args.loss, max_detail=args.max_detail,
                          batch_size=args.batch_size,
                          decimals=args.decimals, lang=args.lang, exercise=args.exercise, optimizer=args.optimizer,
@@ -410,8 +414,11 @@ def cmd_show(args) -> int:
     epochs = sorted(trace.epoch.unique())
     epoch = epochs[0] if args.epoch is None else args.epoch
     if epoch not in epochs:
-        raise StepvizError(f"epoch {epoch} is not detailed in {args.file}; detailed epochs: "
-                           f"{', '.join(map(str, epochs))}")
+        row = _training_row(args.file, epoch)
+        if row is None:
+            raise StepvizError(f"epoch {epoch} is not detailed in {args.file}; detailed epochs: "
+                               f"{', '.join(map(str, epochs))}")
+        return _show_training_row(args, epoch, row)
     at = trace[(trace.epoch == epoch) & (trace.step == args.step)]
     if at.empty:
         raise StepvizError(f"no step {args.step} in {args.file}; steps are 1 to {trace.step.max()}")
@@ -428,6 +435,52 @@ def cmd_show(args) -> int:
         m = matrix(trace, name, epoch=epoch, step=args.step)
         print(f"\n{name}  ({m.shape[0]}×{m.shape[1]})")
         print(m.to_string(float_format=fmt))
+    return 0
+
+
+def _training_row(path, epoch: int):
+    """Epoch ``epoch``'s row of the workbook's Training sheet (no mini-batches), or None."""
+    import pandas as pd
+
+    from .reader import NotAWorkbookError, properties, read_training
+
+    if "training_sheet" not in properties(path) or "batches" in properties(path):
+        return None
+    try:
+        df = read_training(path)
+    except NotAWorkbookError:
+        return None
+    at = df[pd.to_numeric(df.epoch, errors="coerce") == epoch]
+    return None if at.empty else at.iloc[0]
+
+
+def _show_training_row(args, epoch: int, row) -> int:
+    """The values the Training sheet holds for an epoch that has no step sheets: its loss, the
+    parameters and state it started from and the values its row keeps, as matrices."""
+    import numpy as np
+    import pandas as pd
+
+    from .display import plain
+
+    print(f"epoch {epoch} from the Training sheet (no step sheets: --step is not used); "
+          "parameters as the epoch started")
+    groups: dict[str, dict] = {}
+    for col, v in row.items():
+        m = re.fullmatch(r"(.+)\[(\d+),(\d+)\]", str(col))
+        if m and (args.name is None or m.group(1) == args.name) and pd.notna(v):
+            groups.setdefault(m.group(1), {})[(int(m.group(2)), int(m.group(3)))] = float(v)
+    if args.name is None:
+        print(f"\nloss  {plain(float(row['loss']), args.decimals)}")
+    elif not groups:
+        raise StepvizError(f"the Training sheet has no matrix {args.name!r}")
+    for name, cells in groups.items():
+        rows, cols = max(i for i, _ in cells), max(j for _, j in cells)
+        a = np.full((rows, cols), np.nan)
+        for (i, j), v in cells.items():
+            a[i - 1, j - 1] = v
+        frame = pd.DataFrame(a, index=range(1, rows + 1), columns=range(1, cols + 1))
+        print(f"\n{name}  ({rows}×{cols})")
+        print(frame.to_string(float_format=lambda v: plain(v, args.decimals)))
     return 0
 
 

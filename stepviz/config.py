@@ -31,7 +31,7 @@ SCHEMA: dict[str, dict] = {
     "init": {},  # parameter names, checked against the network
     "about": {"tutorial": None, "result": None, "names": None},  # a preset's tutorial (Overview)
     "workbook": {"detail": [1], "focus": [1, 1], "history_every": None, "max_detail": 50,
-                 "decimals": 3, "lang": "en", "exercise": False, "map": None},
+                 "decimals": 3, "lang": "en", "exercise": False, "map": None, "live_epochs": None},
 }
 LOSSES = ("error", "sse", "ce", "bce")
 OUTPUTS = ("sigmoid", "tanh", "relu", "softmax")
@@ -98,6 +98,9 @@ class Config:
     def prepare(self, X: np.ndarray) -> np.ndarray:
         """Inputs in the data's units as the network reads them (standardised when it is)."""
         return X if self.raw_X is None else (X - self.mean) / self.sd
+    # epochs the Training sheet writes as live formulas: None, as many as its budget allows
+    # (stepviz.workbook.training_sheet.LIVE_CELLS); 0, no Training sheet
+    live_epochs: int | None = None
 
     @property
     def batch(self) -> int:
@@ -383,6 +386,9 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
     if not _is_int(every) or every < 1:
         raise ConfigError(f"workbook.history_every: expected a whole number >= 1, got {every!r}")
 
+    live = get("live_epochs")
+    if live is not None and (not _is_int(live) or live < 0):
+        raise ConfigError(f"workbook.live_epochs: expected a whole number >= 0 (0: no Training sheet), got {live!r}")
     decimals = get("decimals")
     if not _is_int(decimals) or not 0 <= decimals <= 10:
         raise ConfigError(f"workbook.decimals: expected a whole number from 0 to 10, got {decimals!r}")
@@ -412,7 +418,7 @@ def validate(doc: dict, *, name: str = "stepviz", folder: Path | None = None,
                   predict=predict, name=name,
                   x_labels=x_labels, y_labels=y_labels, classes=classes, batch_size=batch_size, shuffle=shuffle,
                   warnings=tuple(warnings), inputs=inputs,
-                  map_inputs=map_inputs, **scaled)
+                  map_inputs=map_inputs, live_epochs=None if live is None else min(int(live), int(epochs)), **scaled)
 
 
 

@@ -337,9 +337,7 @@ def _train_batches(config: Config, progress, steps, params, carried) -> Run:
     whole = _bind(config, steps, net.shapes(n), carried)  # the epoch's loss over all samples
     whole.buf[whole.first["X"]][...] = config.X
     whole.buf[whole.first["y"]][...] = config.y
-    rng = np.random.default_rng(config.seed)
-    for name in net.parameters():  # the start values' draws come first (initial_parameters)
-        rng.uniform(size=full.buf[full.first[name]].shape)
+    orders = batch_orders(config)
 
     detail = config.detail
     record = np.empty((len(detail), full.total))
@@ -358,7 +356,7 @@ def _train_batches(config: Config, progress, steps, params, carried) -> Run:
     t = full.first.get("t")
     with np.errstate(all="ignore"):
         for epoch in range(1, config.epochs + 1):
-            order = rng.permutation(n) if config.shuffle else np.arange(n)
+            order = next(orders)
             if epoch == next_hist:
                 whole.start[...] = cur.start
                 for call in whole.calls[whole.counter:whole.forward]:
@@ -398,6 +396,82 @@ def _train_batches(config: Config, progress, steps, params, carried) -> Run:
     final = {p: cur.buf[cur.first[p]].copy() for p in params}
     return Run(config, steps, net.shapes(b), values, hist_epochs, hist_loss, hist_out, hist_params,
                final, {p: v.copy() for p, v in params.items()}, rows_of)
+
+
+def batch_orders(config: Config):
+    """The order in which each epoch visits the samples (an endless generator): the rows'
+    order, or with ``shuffle`` a new permutation each epoch, drawn from the seed after the
+    start values' draws (initial_parameters)."""
+    rng = np.random.default_rng(config.seed)
+    shapes = config.network.shapes(len(config.X))
+    for name in config.network.parameters():
+        rng.uniform(size=shapes[name])
+    n = len(config.X)
+    while True:
+        yield rng.permutation(n) if config.shuffle else np.arange(n)
+
+
+@dataclass
+class Replay:
+    """Every value of the first updates of a run, as the engine computes them: per update
+    (0-based), the rows of the data it read (``rows``); ``value(u, name)`` is the value of
+    ``name`` in update u: a parameter's or a state's where the update started from, with
+    ``updated``, where it left it."""
+
+    rows: list
+    carried: frozenset
+    _records: list  # per update: (program, workspace copy)
+
+    def _get(self, u: int, key) -> np.ndarray:
+        prog, ws = self._records[u]
+        o = prog.offsets[key]
+        return ws[o:o + prog.buf[key].size].reshape(prog.buf[key].shape)
+
+    def value(self, u: int, name: str, updated: bool = False) -> np.ndarray:
+        prog = self._records[u][0]
+        return self._get(u, prog.first[name] if name in self.carried and not updated else prog.current[name])
+
+
+def replay(config: Config, updates: int) -> Replay:
+    """Train again for ``updates`` updates, keeping every value of each (the live Training
+    sheet's cached values). The same programs as ``train``: the same numbers to the bit."""
+    net = config.network
+    steps = net.steps()
+    params = initial_parameters(config)
+    shapes = net.shapes(len(config.X))
+    carried = {**params, **{n: np.zeros(shapes[n]) for n in net.state()}}
+    n, b = len(config.X), config.batch
+    progs = {}
+
+    def program(size):
+        if size not in progs:
+            progs[size] = _bind(config, steps, net.shapes(size), carried)
+        return progs[size]
+
+    orders = batch_orders(config)
+    rows, records, cur, u = [], [], None, 0
+    with np.errstate(all="ignore"):
+        while u < updates:
+            order = next(orders)
+            for k in range(config.batches):
+                if u == updates:
+                    break
+                r = order[k * b:(k + 1) * b]
+                prog = program(len(r))
+                if cur is not None and prog is not cur:
+                    prog.start[...] = cur.start
+                    if "t" in carried:
+                        prog.buf[prog.first["t"]][...] = cur.buf[cur.first["t"]]
+                cur = prog
+                config.X.take(r, 0, prog.buf[prog.first["X"]])
+                config.y.take(r, 0, prog.buf[prog.first["y"]])
+                for call in prog.calls:
+                    call()
+                rows.append(r.copy())
+                records.append((prog, prog.ws.copy()))
+                prog.start[...] = prog.end
+                u += 1
+    return Replay(rows, frozenset(carried), records)
 
 
 def _non_finite(epoch, steps, buf, loss, config) -> str:

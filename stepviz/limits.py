@@ -12,3 +12,8 @@ MAX_HIDDEN_LAYERS = 100
 # The training history has a column per parameter, at least one per hidden unit: a network
 # with more hidden units could never be written within Excel's columns.
 MAX_HIDDEN_UNITS = MAX_COLS
+
+
+def history_rows(epochs: int, every: int) -> int:
+    """Rows of the History sheet: every ``every``-th epoch from the first, and the last."""
+    return (epochs - 1) // every + 1 + (1 if (epochs - 1) % every else 0)

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from .terms import Dot, I, J, Term, Total, XLogY, evaluate, fn, pattern, softmax, x
+from .terms import Dot, I, J, Term, Total, XLogY, compiled, fn, pattern, softmax, x
 
 
 @dataclass(frozen=True)
@@ -308,6 +308,10 @@ class ColumnSum(Op):
         return t * x(1, 0, 0) if self.scaled else t
 
 
+def _assign(run, operands, out):
+    out[...] = run(operands)
+
+
 @dataclass(frozen=True)
 class Elementwise(Op):
     """Any element-wise formula, declared once as a cell expression: the numpy program is
@@ -322,10 +326,8 @@ class Elementwise(Op):
         return next((tuple(s) for s in shapes if tuple(s) not in ((), (1, 1))), (1, 1))
 
     def program(self, *operands, out):
-        return [(self._run, (operands, out))]
-
-    def _run(self, operands, out):
-        out[...] = evaluate(self.spell(I, J, [np.shape(o) for o in operands]), operands)
+        # spelled and compiled once, as the engine binds the program to its buffers
+        return [(_assign, (compiled(self.spell(I, J, [np.shape(o) for o in operands])), operands, out))]
 
     def spell(self, i, j, shapes):
         scalar = lambda s: tuple(s) in ((), (1, 1))  # noqa: E731  (lr, beta1, t: one cell)

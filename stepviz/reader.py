@@ -171,6 +171,26 @@ def read_history(path, *, engine: str | None = None) -> pd.DataFrame:
         raise NotAWorkbookError(f"{path}: its {sheet} sheet has epochs that are not whole numbers") from None
 
 
+def read_training(path, *, engine: str | None = None) -> pd.DataFrame:
+    """The Training sheet's table: one row per update (epoch), columns epoch, loss, then each
+    parameter's, the optimizer's state's and the kept values' ``name[i,j]`` as on the step
+    sheets, whatever the workbook's language; the values are what the file holds (after a
+    recalculation in a spreadsheet: that training's). Its last row, the parameters after
+    training, has the epoch "after" in the workbook's language."""
+    from .workbook.training_sheet import HEADER
+
+    sheet = properties(path).get("training_sheet")
+    if not sheet or len(sheet) > 31:
+        raise NotAWorkbookError(f"{path}: no Training sheet (written with workbook.live_epochs = 0, or by an "
+                                "older stepviz)")
+    df = _read(path, sheet, engine, header=HEADER)
+    names = [str(c) for c in df.columns]
+    end = next((k for k, c in enumerate(names) if c.startswith("Unnamed")), len(names))  # the data block follows a gap
+    df = df.iloc[:, :end]
+    df.columns = ["epoch", "loss", *names[2:end]]
+    return df
+
+
 def properties(path) -> dict[str, str]:
     """The settings stepviz stored in a workbook's custom document properties (``stepviz_``
     dropped from the names); empty when there are none. The file is checked first

@@ -97,6 +97,13 @@ class Cell(Term):
 
 
 @dataclass(frozen=True)
+class Ref(Term):
+    """A cell by its address: an operand cell instantiated for a place (stepviz.formulas)."""
+
+    address: str
+
+
+@dataclass(frozen=True)
 class Op2(Term):
     op: str  # + - * / ^ >
     a: Term
@@ -294,6 +301,8 @@ def _excel(t, addr, span) -> tuple[str, int]:
         return number(t.value), 9 if t.value >= 0 else 3
     if isinstance(t, Cell):
         return addr(t), 9
+    if isinstance(t, Ref):
+        return t.address, 9
     if isinstance(t, Neg):
         s, p = _excel(t.a, addr, span)
         return "-" + (s if p >= 9 else f"({s})"), 3
@@ -527,3 +536,24 @@ def evaluate(t: Term, operands):
         return _FUNCTIONS[t.name](*args)
     raise TypeError(f"{type(t).__name__} is not element-wise")
 
+
+def compiled(t: Term) -> Callable:
+    """``evaluate`` of an element-wise term made once into a function of the operands: the
+    engine runs an optimizer's update every epoch without walking the term again."""
+    if isinstance(t, Num):
+        v = t.value
+        return lambda operands: v
+    if isinstance(t, Cell):
+        k = t.k
+        return lambda operands: operands[k]
+    if isinstance(t, Neg):
+        a = compiled(t.a)
+        return lambda operands: np.negative(a(operands))
+    if isinstance(t, Op2):
+        f, a, b = _NUMPY[t.op], compiled(t.a), compiled(t.b)
+        return lambda operands: f(a(operands), b(operands))
+    if isinstance(t, Fn):
+        args = [compiled(a) for a in t.args]
+        f = np.maximum if t.name == "MAX" else (lambda *a: np.where(*a)) if t.name == "IF" else _FUNCTIONS[t.name]
+        return lambda operands: f(*(a(operands) for a in args))
+    raise TypeError(f"{type(t).__name__} is not element-wise")

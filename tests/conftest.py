@@ -53,9 +53,15 @@ def nothing_left_in_tmpdir():
     assert not left, f"temporary files left behind in {private}: {left[:10]}"
 
 
+# The session's shared workbooks keep a short Training sheet (its first LIVE epochs live, then
+# values): they are read by openpyxl and LibreOffice many times, and a full one holds 220,000
+# formulas. tests/test_training.py writes and checks the full-length ones.
+LIVE = 30
+
+
 @pytest.fixture(scope="session")
 def seed_run():
-    return stepviz.train("seed-mlp")
+    return stepviz.train("seed-mlp", live_epochs=LIVE)
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +72,7 @@ def seed_book(seed_run, tmp_path_factory):
 
 
 # every preset, plus variants for what no preset uses: depth 2, tanh, relu, frozen biases
-CASES = {name: (name, {}) for name in stepviz.presets()}
+CASES = {name: (name, {"live_epochs": LIVE}) for name in stepviz.presets()}
 CASES["deep-tanh-sse"] = ("seed-mlp", dict(hidden=[3, 2], activation="tanh", loss="sse", epochs=50,
                                            detail=[1, 2], lr=0.05))
 CASES["relu-frozen-bias"] = ("seed-mlp", dict(activation="relu", train_bias=False, epochs=20, lr=0.01))
@@ -128,7 +134,8 @@ def lo(preset_books, tmp_path_factory):
     books["chain"] = chain
     books["poisoned"] = poison(chain, d / "poisoned.xlsx")
     books["edited"] = set_lr(chain, d / "edited.xlsx", 0.5)
-    books["last"] = stepviz.write_workbook(stepviz.train("seed-mlp", detail=[1, "last"]), d / "last.xlsx")
+    books["last"] = stepviz.write_workbook(stepviz.train("seed-mlp", detail=[1, "last"], live_epochs=LIVE),
+                                           d / "last.xlsx")
     for optimizer in ("momentum", "adam"):
         run = stepviz.train("seed-mlp", epochs=20, detail=[1, 2, "last"], optimizer=optimizer)
         books[optimizer] = stepviz.write_workbook(run, d / f"{optimizer}.xlsx")
@@ -137,7 +144,8 @@ def lo(preset_books, tmp_path_factory):
 
     for lang in languages():
         if lang != "en":  # the other languages, recalculated too (CJK fonts in CI for the renders)
-            books[lang] = stepviz.write_workbook(stepviz.train("seed-mlp", lang=lang, detail=[1, 2]), d / f"{lang}.xlsx")
+            books[lang] = stepviz.write_workbook(stepviz.train("seed-mlp", lang=lang, detail=[1, 2], live_epochs=LIVE),
+                                                 d / f"{lang}.xlsx")
     seed = books["seed-mlp"]
     books["focus23"] = set_focus(seed, d / "focus23.xlsx", 2, 3)
     books["focus99"] = set_focus(seed, d / "focus99.xlsx", 9, 9)

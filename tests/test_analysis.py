@@ -97,7 +97,8 @@ def test_show_prints_the_formula_and_aligned_matrices(two_books):
     (["show", "plain.xlsx", "--step", "1"], "plain.xlsx: no Trace sheet; not a stepviz workbook"),
     (["show", "a.xlsx", "--step", "13"], "no step 13 in a.xlsx; steps are 1 to 12"),
     (["show", "a.xlsx", "--step", "8", "--name", "wh"], "step 8 has no matrix 'wh'; it has: d_output"),
-    (["show", "a.xlsx", "--step", "8", "--epoch", "2"], "epoch 2 is not detailed in a.xlsx; detailed epochs: 1"),
+    # (an epoch that is not detailed but has a Training row shows that row: test_training)
+    (["show", "a.xlsx", "--step", "8", "--epoch", "99999"], "epoch 99999 is not detailed in a.xlsx; detailed epochs: 1"),
     (["show", "a.xlsx"], "the following arguments are required: --step"),
     (["diff", "a.xlsx", "missing.xlsx"], "missing.xlsx: no such file"),
 ])

@@ -320,7 +320,7 @@ def test_batch_sheets_are_named_epoch_batch_step_and_chained(tmp_path):
 @pytest.mark.parametrize("name", sorted(n for n in stepviz.presets() if n != "iris"))
 def test_existing_presets_are_unchanged_by_the_batch_keys(preset_books, tmp_path, name):
     run, path = preset_books[name]
-    explicit = stepviz.train(name, batch_size=len(run.config.X), shuffle=False)
+    explicit = stepviz.train(name, batch_size=len(run.config.X), shuffle=False, live_epochs=run.config.live_epochs)
     assert explicit.config.batches == 1
     assert stepviz.write_workbook(explicit, tmp_path / "explicit.xlsx").read_bytes() == path.read_bytes()
 

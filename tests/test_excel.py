@@ -16,7 +16,7 @@ import pytest
 from openpyxl.utils.cell import coordinate_to_tuple
 
 import stepviz
-from conftest import PRESETS
+from conftest import LIVE, PRESETS
 from excel_grammar import scan, strip_strings
 from test_libreoffice import formula_values
 from test_achieved import estimate_cells, relative_cells
@@ -25,8 +25,8 @@ EXTRA = {  # beyond the presets and conftest's cases (deep, relu, MMULT: "wide-r
     "momentum": ("seed-mlp", dict(epochs=20, detail=[1, 2, "last"], optimizer="momentum")),
     "adam": ("seed-mlp", dict(epochs=20, detail=[1, 2, "last"], optimizer="adam")),
     "exercise": ("seed-mlp", dict(epochs=5, detail=[1, 2], exercise=True)),
-    "zh": ("seed-mlp", dict(detail=[1, 2], lang="zh")),
-    "de": ("seed-mlp", dict(detail=[1, 2], lang="de")),
+    "zh": ("seed-mlp", dict(detail=[1, 2], lang="zh", live_epochs=LIVE)),
+    "de": ("seed-mlp", dict(detail=[1, 2], lang="de", live_epochs=LIVE)),
 }
 KINDS = PRESETS + sorted(EXTRA)
 
@@ -150,7 +150,7 @@ def test_the_largest_workbook_stepviz_allows_is_within_excels_limits(tmp_path):
     assert report.problems == [], report.problems[:5]
     assert report.formulas > 50_000
     names = openpyxl.load_workbook(path, read_only=True).sheetnames
-    assert len(names) == 1 + epochs * 16 + 2 and max(map(len, names)) >= 24
+    assert len(names) == 1 + epochs * 16 + 3 and max(map(len, names)) >= 24  # + Training, History, Trace
 
 
 def test_the_scan_finds_what_breaks_excels_rules():

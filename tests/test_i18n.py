@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import stepviz
+from conftest import LIVE
 from stepviz.text import catalog, languages, placeholders
 
 LANG = Path(__file__).parent.parent / "templates" / "lang"
@@ -52,7 +53,7 @@ def test_an_unknown_language_is_one_line(tmp_path):
 @pytest.fixture(scope="module")
 def books(tmp_path_factory):
     d = tmp_path_factory.mktemp("i18n")
-    run = {lang: stepviz.train("seed-mlp", lang=lang) for lang in ["en", *OTHERS]}
+    run = {lang: stepviz.train("seed-mlp", lang=lang, live_epochs=LIVE) for lang in ["en", *OTHERS]}
     return {lang: stepviz.write_workbook(r, d / f"{lang}.xlsx") for lang, r in run.items()}
 
 
@@ -123,7 +124,8 @@ def test_sheet_names_and_step_titles_are_translated(books, lang):
 def test_the_trace_contract_and_the_numbers_do_not_change_with_the_language(books, lang):
     pd.testing.assert_frame_equal(stepviz.read_trace(books[lang]), stepviz.read_trace(books["en"]))
     pd.testing.assert_frame_equal(stepviz.read_history(books[lang]), stepviz.read_history(books["en"]))
-    again = stepviz.write_workbook(stepviz.train("seed-mlp", lang=lang), books[lang].parent / f"again-{lang}.xlsx")
+    again = stepviz.write_workbook(stepviz.train("seed-mlp", lang=lang, live_epochs=LIVE),
+                                   books[lang].parent / f"again-{lang}.xlsx")
     assert again.read_bytes() == books[lang].read_bytes()
     from stepviz.reader import inspect
 

@@ -87,6 +87,6 @@ def test_cli_warns_about_a_large_workbook_with_its_size_and_time(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     assert cli.main(["run", "--epochs", "10"]) == 0
     err = capsys.readouterr().err
-    assert err.startswith("stepviz: warning: about ") and " cells in 15 sheets, ~" in err and " s to write" in err
+    assert err.startswith("stepviz: warning: about ") and " cells in 16 sheets, ~" in err and " s to write" in err  # + Training
     assert cli.main(["run", "--epochs", "10", "-q"]) == 0
     assert capsys.readouterr().err == ""

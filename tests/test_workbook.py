@@ -11,7 +11,7 @@ import pytest
 
 import stepviz
 from book import cell_name, focus_cells, refs, step_sheets
-from conftest import PRESETS
+from conftest import LIVE, PRESETS
 
 _sheets = {}
 
@@ -56,9 +56,9 @@ def test_read_trace_and_history(seed_run, seed_book):
 
 def test_one_sheet_per_step_in_order(seed_book, seed_run):
     names = openpyxl.load_workbook(seed_book, read_only=True).sheetnames
-    assert names[0] == "Overview" and names[-2:] == ["Training history", "Trace"]
-    assert names[1:-2] == [f"1.{s.number:02d} {s.title}" for s in seed_run.steps]
-    assert names[3] == "1.03 hidden input" and len(names[1:-2]) == 12
+    assert names[0] == "Overview" and names[-3:] == ["Training", "Training history", "Trace"]
+    assert names[1:-3] == [f"1.{s.number:02d} {s.title}" for s in seed_run.steps]
+    assert names[3] == "1.03 hidden input" and len(names[1:-3]) == 12
     assert all(len(n) <= 31 for n in names)
 
 
@@ -318,7 +318,7 @@ def test_overview_settings_live_values_legend_and_links(seed_book, seed_run):
     text = {c.value for row in ws.iter_rows() for c in row if c.value is not None}
     assert "lr (learning rate)" in text and 0.1 in text and 5000 in text
     links = [c.hyperlink.location for row in ws.iter_rows() for c in row if c.hyperlink]
-    assert "'1.01 inputs'!A1" in links and "'1.12 update biases'!A1" in links and len(links) == 14
+    assert "'1.01 inputs'!A1" in links and "'1.12 update biases'!A1" in links and len(links) == 15  # + Training
     formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
     hints = [f for f in formulas if f.startswith("=IF(ISNUMBER(")]  # beside lr and h: a warning if no number
     assert len(hints) == 2 and all("holds no number" in f for f in hints)
@@ -350,9 +350,9 @@ def test_history_chart_is_a_scatter_of_the_loss_at_the_top_left(seed_book):
 
 def test_same_config_same_bytes(tmp_path, seed_run):
     a = stepviz.write_workbook(seed_run, tmp_path / "a.xlsx")
-    b = stepviz.write_workbook(stepviz.train("seed-mlp"), tmp_path / "b.xlsx")
+    b = stepviz.write_workbook(stepviz.train("seed-mlp", live_epochs=LIVE), tmp_path / "b.xlsx")
     assert a.read_bytes() == b.read_bytes()
-    c = stepviz.write_workbook(stepviz.train("seed-mlp", seed=1), tmp_path / "c.xlsx")
+    c = stepviz.write_workbook(stepviz.train("seed-mlp", seed=1, live_epochs=LIVE), tmp_path / "c.xlsx")
     assert a.read_bytes() != c.read_bytes()
 
 

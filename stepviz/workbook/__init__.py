@@ -20,6 +20,7 @@ from .map_sheet import has_map, sheet_name as map_name, write_map
 from .overview import write_overview
 from .step_sheet import write_step
 from .trace import write_trace
+from . import training_sheet
 
 __all__ = ["MAX_COLS", "MAX_FORMULA", "MAX_ROWS", "WARN_CELLS", "Estimate", "WorkbookError", "check_destination",
            "check_grid", "estimate", "settings", "write_workbook"]
@@ -39,10 +40,12 @@ def write_sheets(run, wb, progress=None):
     book = Book(run, wb)
     if key is not run:
         book.key = key
+    book.training = training_sheet.Plan(book) if training_sheet.enabled(run.config) else None
     overview = wb.add_worksheet(book.overview)
     inputs = wb.add_worksheet(inputs_name(book)) if has_inputs(book) else None  # the preprocessing step
     sheets = [(e, s, wb.add_worksheet(book.sheet_name(e, s))) for e in run.detail for s in run.steps]
     board = wb.add_worksheet(map_name(book)) if has_map(book) else None
+    training = wb.add_worksheet(book.training.name) if book.training else None
     history = None if book.exercise else wb.add_worksheet(book.history)
     trace = None if book.exercise else wb.add_worksheet("Trace")
     write_overview(book, overview)
@@ -54,6 +57,8 @@ def write_sheets(run, wb, progress=None):
             progress(1)
     if board is not None:
         write_map(book, board)
+    if training is not None:
+        training_sheet.write_training(book, training)
     if history is not None:
         write_history(book, history)
         write_trace(book, trace)
@@ -118,7 +123,9 @@ def settings(run) -> dict[str, str]:
             "history_sheet": Messages(cfg.lang)("sheets.history"), "history_header": str(HEADER + 1),
             # mini-batches: how many per epoch, to read the sheets' epoch.batch names (only then,
             # so that other workbooks keep their bytes)
-            **({"batches": str(cfg.batches), "batch_size": str(cfg.batch)} if cfg.batches > 1 else {})}
+            **({"batches": str(cfg.batches), "batch_size": str(cfg.batch)} if cfg.batches > 1 else {}),
+            # where read_training finds the Training sheet, when the workbook has one
+            **({"training_sheet": Messages(cfg.lang)("sheets.training")} if training_sheet.enabled(cfg) else {})}
     if cfg.exercise:  # the loss after training is no business of an exercise
         del out["final_loss"]
         out["mode"] = "assessment" if cfg.assessment else "practice"

@@ -85,6 +85,7 @@ class Book:
         self.formulas: dict = {}  # (step, result's place, i, j, form) -> (formula, kind), see step_sheet
         # the values a sheet reads from the Overview: name -> (value, (row, col)), set there
         self.constants: dict[str, tuple[float, tuple[int, int]]] = {}
+        self.training = None  # where the Training sheet puts things (training_sheet.Plan), if written
 
     # -- names ------------------------------------------------------------------------
     def title(self, step) -> str:

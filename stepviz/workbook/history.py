@@ -11,6 +11,32 @@ CHART_ROWS = 18  # the chart covers rows 2-17; the table's header is on row 19
 HEADER = CHART_ROWS
 
 
+def _live_columns(book, header) -> list | None:
+    """Per column after the epoch's: (its letter, its format's index, the reference to its
+    Training column without the row number), when the History can read the Training sheet
+    (every epoch live, no mini-batches); else None."""
+    plan = book.training
+    if plan is None or plan.epoch_row(1) is None:
+        return None
+    from xlsxwriter.utility import xl_col_to_name
+
+    from .training_sheet import LOSS
+
+    out = []
+    names = book.run.history_table()[0]
+    for j, name in enumerate(names[1:], 1):
+        col = LOSS if name == "loss" else plan.row.col[_key(name)]
+        out.append((xl_col_to_name(j), None, f"{quote_sheetname(plan.name)}!${xl_col_to_name(col)}$"))
+    return out
+
+
+def _key(header: str) -> tuple[str, int, int]:
+    """``wh[2,3]`` as (name, i, j), 0-based."""
+    name, rest = header[:-1].split("[")
+    i, j = rest.split(",")
+    return name, int(i) - 1, int(j) - 1
+
+
 def write_history(book, ws) -> None:
     run, msg, st = book.run, book.msg, book.styles
     header, data = run.history_table()
@@ -21,10 +47,19 @@ def write_history(book, ws) -> None:
     decimals = book.config.decimals
     formats = [None] + [st.cell("trained", shown(data[:, j], decimals + 1).num_format) for j in range(1, data.shape[1])]
     table = data.tolist()
+    live = _live_columns(book, header)
+    if live:
+        live = [(letter, st.cell("link", f.num_format)._get_xf_index(), ref) for (letter, _, ref), f in zip(live, formats[1:])]
     for i, row in enumerate(table, HEADER + 1):
         check(ws, ws.write_number(i, 0, row[0]), i, 0)
-        for j in range(1, len(row)):
-            ws.write_number(i, j, row[j], formats[j])
+        tr = book.training.epoch_row(int(row[0])) if live else None
+        if tr is None:
+            for j in range(1, len(row)):
+                ws.write_number(i, j, row[j], formats[j])
+        else:  # links to the Training sheet's row of that epoch: the table follows an edit
+            xml = "".join(f'<c r="{letter}{i + 1}" s="{xf}"><f>{ref}{tr + 1}</f><v>{v!r}</v></c>'
+                          for (letter, xf, ref), v in zip(live, row[1:]))
+            check(ws, ws.write_cells_xml(i, 1, len(row) - 1, xml), i, 1)
     m, loss = len(table), data[:, 1]
     chart = book.wb.add_chart({"type": "scatter", "subtype": "straight"})
     name = quote_sheetname(ws.name)

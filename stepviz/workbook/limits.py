@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..limits import (MAX_CELLS, MAX_COLS, MAX_FORMULA, MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS,  # noqa: F401  (the numbers:
-                      MAX_ROWS, MAX_TRAIN_SECONDS, WARN_CELLS)  # stepviz.limits, below config; re-exported)
+                      MAX_ROWS, MAX_TRAIN_SECONDS, WARN_CELLS, history_rows)  # stepviz.limits, below config; re-exported)
 from .core import WorkbookError
 
 
@@ -113,12 +113,18 @@ def estimate(config) -> Estimate:
         formulas += 2 * maps * GRID * GRID
         _check_map_formula(config, plan)
         cells += (2 * maps + SNAPSHOTS * net.outputs) * (GRID + 1) ** 2
+    from .training_sheet import estimate as training
+
+    rows, more, more_formulas = training(config)
+    check_grid(rows, 1, "the Training sheet", "lower workbook.live_epochs or raise workbook.history_every")
+    cells += more
+    formulas += more_formulas
     if cells > MAX_CELLS:
         raise WorkbookError(f"the workbook would have about {cells:,} cells, stepviz writes at most "
                             f"{MAX_CELLS:,}; raise workbook.history_every, detail fewer epochs or use "
                             "fewer samples")
-    return Estimate(1 + n_detail * len(plan.steps) + (0 if config.exercise else 2) + (config.raw_X is not None),
-                    cells, formulas,
+    return Estimate(1 + n_detail * len(plan.steps) + (0 if config.exercise else 2) + (config.raw_X is not None)
+                    + (1 if more else 0), cells, formulas,
                     train_seconds(config))
 
 
@@ -150,11 +156,6 @@ class Plan:
     @property
     def detail(self):
         return self.config.detail
-
-
-def history_rows(epochs: int, every: int) -> int:
-    """Rows of the History sheet: every ``every``-th epoch from the first, and the last."""
-    return (epochs - 1) // every + 1 + (1 if (epochs - 1) % every else 0)
 
 
 def train_seconds(config) -> float:

@@ -123,8 +123,10 @@ class MapSheet:
         r = self.section(r + 1, msg("map.live" + batch, epoch=e, batch=b, update=label),
                          msg("map.live_params" + batch, epoch=e, batch=b, update=label, sheets=", ".join(sheets)),
                          live, live=True)
-        r = self.section(r + 1, msg("map.final", epochs=self.cfg.epochs), msg("map.final_params"),
-                         self.run.params, live=False)
+        plan = self.book.training
+        final = (lambda name, i, j: plan.link(plan.after, name, i, j)) if plan and plan.all_live else None
+        r = self.section(r + 1, msg("map.final_live" if final else "map.final", epochs=self.cfg.epochs), msg("map.final_params"),
+                         self.run.params, live=False, links=final)
         self.course(r + 1)
         self.finish()
 
@@ -154,7 +156,9 @@ class MapSheet:
         self.ws.conditional_format(r0, c0, r1, c1, spec)
 
     # -- a section: a parameter list and the maps of every unit -----------------------------
-    def section(self, r, title, params_title, params, live) -> int:
+    def section(self, r, title, params_title, params, live, links=None) -> int:
+        """``links``: (name, i, j) -> a formula reading the parameter elsewhere (the final
+        parameters on the Training sheet), else the numbers of ``params``."""
         book, st, cells = self.book, self.st, self.cells
         cells.text(r, LABEL, title, self.heading)
         r += 1
@@ -163,11 +167,13 @@ class MapSheet:
         row = r + 3  # beside the maps' grids, below their caption and (tall) axis row
         for name in self.net.parameters():
             value = params[name]
-            fmt = st.cell("link" if live else "trained", shown(value, self.cfg.decimals).num_format)
+            fmt = st.cell("link" if live or links else "trained", shown(value, self.cfg.decimals).num_format)
             for i, j in np.ndindex(value.shape):
                 cells.text(row, LABEL, f"{name}[{i + 1},{j + 1}]")
                 v = float(value[i, j])
-                if live:
+                if links:
+                    cells.put(row, VALUE, "formula", links(name, i, j), fmt, v)
+                elif live:
                     cells.put(row, VALUE, "formula", book.link(self.epoch, book.last[name], name, i, j), fmt, v)
                 else:
                     cells.put(row, VALUE, "number", v, fmt)

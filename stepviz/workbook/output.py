@@ -171,6 +171,15 @@ def signals_deferred():
             held[signum](signum, frame)  # raises, as it would have
 
 
+class _CellsXml:
+    """Cells of a row as finished XML (``_Sheet.write_cells_xml``)."""
+
+    __slots__ = ("xml",)
+
+    def __init__(self, xml: str):
+        self.xml = xml
+
+
 class _Sheet(Worksheet):
     """A worksheet whose constant-memory row file is open only while its rows are written.
 
@@ -189,6 +198,36 @@ class _Sheet(Worksheet):
             self._opt_reopen()
             book._stepviz_writing = self
         return super()._write_single_row(*args, **kwargs)
+
+    def write_cells_xml(self, row: int, first: int, last: int, xml: str) -> int:
+        """Cells ``first``..``last`` of ``row`` given as their finished XML (``<c r=…>…</c>``
+        each, in column order): the Training sheet's rows, hundreds of thousands of formula
+        cells that XlsxWriter would otherwise check, store and render one by one. The caller
+        escapes the XML and owns its formats' indices (``Format._get_xf_index()``)."""
+        if self._check_dimensions(row, first) or self._check_dimensions(row, last):
+            return -1
+        if self.constant_memory and row > self.previous_row:
+            self._write_single_row(row)
+        self.table[row][first] = _CellsXml(xml)
+        return 0
+
+    def _write_cell(self, row, col, cell):
+        if type(cell) is _CellsXml:
+            self.fh.write(cell.xml)
+        else:
+            super()._write_cell(row, col, cell)
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        """XlsxWriter's, without its rewrite of Excel's "future functions" (about 30 regular
+        expressions per formula, two thirds of the time to write a formula; RECIPES.md): stepviz
+        writes none of them (tests/test_training.py scans every formula for them)."""
+        if formula.startswith("{"):
+            formula = formula[1:]
+        if formula.startswith("="):
+            formula = formula[1:]
+        if formula.endswith("}"):
+            formula = formula[:-1]
+        return formula
 
 
 class _Workbook(xlsxwriter.Workbook):

@@ -117,10 +117,16 @@ def write_overview(book, ws) -> None:
             cells.put(r, VALUE, "formula", "=" + absolute(book.sheet_name(e, run.steps[-1]), achieved.after_cell(book)),
                       st.cell("link", shown([after], cfg.decimals + 2).num_format), after)
         r += 2
-        cells.text(r, 0, msg("overview.trained", epochs=cfg.epochs), st.bold)
+        live = book.training is not None and book.training.epoch_row(cfg.epochs) is not None
+        cells.text(r, 0, msg("overview.trained_live" if live else "overview.trained", epochs=cfg.epochs), st.bold)
         r += 1
         cells.text(r, LABEL, msg("overview.final_loss"))
-        cells.put(r, VALUE, "number", run.loss, st.cell("trained", shown([run.loss], cfg.decimals + 2).num_format))
+        last = book.training.epoch_row(cfg.epochs) if book.training else None
+        if last is None:
+            cells.put(r, VALUE, "number", run.loss, st.cell("trained", shown([run.loss], cfg.decimals + 2).num_format))
+        else:  # the Training sheet's last epoch: it follows an edit of lr
+            cells.put(r, VALUE, "formula", book.training.link(last, "loss", 0, 0),
+                      st.cell("link", shown([run.loss], cfg.decimals + 2).num_format), run.loss)
         r = _predictions(book, cells, r + 2)
 
     if has_map(book):  # the weights as pictures, beside the Map sheet
@@ -139,9 +145,16 @@ def write_overview(book, ws) -> None:
         cells.text(r, VALUE + 1, msg("overview.history_about"))
         cells.link(r + 1, LABEL, "Trace", "A1", "Trace", st.link)
         cells.text(r + 1, VALUE + 1, msg("overview.trace_about"))
+        if book.training:
+            r += 1
+            cells.link(r + 1, LABEL, book.training.name, "A1", book.training.name, st.link)
+            cells.text(r + 1, VALUE + 1, _training_about(book))
         if has_map(book):
             cells.link(r + 2, LABEL, sheet_name(book), "A1", sheet_name(book), st.link)
             cells.text(r + 2, VALUE + 1, first_update_text(book, "map.map_about", detail[0]))
+    elif not book.assessment:  # a practice workbook says where the whole training is
+        r += 2
+        cells.text(r, LABEL, msg("training.practice"), st.words)
     if has_inputs(book):  # the preprocessing step: the data as read, standardised
         r += 1 if book.exercise else 3 + has_map(book)
         cells.link(r, LABEL, inputs_name(book), "A1", inputs_name(book), st.link)
@@ -154,6 +167,13 @@ def write_overview(book, ws) -> None:
     cells.text(0, 12, " ")  # LibreOffice crops a one-page PDF to used cells
     ws.protect()
     cells.flush(ws)
+
+
+def _training_about(book) -> str:
+    plan, msg = book.training, book.msg
+    if plan.all_live:
+        return msg("training.overview_all")
+    return msg("training.overview_some", last=book.config.label(plan.live))
 
 
 def _tutorial(book, cells, r) -> int:
@@ -207,13 +227,19 @@ def _predictions(book, cells, r) -> int:
         cells.text(r, 1 + j, msg("overview.target", label=ylab[j]), st.header)
         cells.text(r, 1 + k + j, msg("overview.output", label=ylab[j]), st.header)
     target_fmt = [st.cell("trained", shown(cfg.y[:, j], cfg.decimals).num_format) for j in range(k)]
-    output_fmt = [st.cell("trained", shown(run.output[:, j], cfg.decimals).num_format) for j in range(k)]
+    last = book.training.epoch_row(cfg.epochs) if book.training else None  # live: links to it
+    output_fmt = [st.cell("trained" if last is None else "link", shown(run.output[:, j], cfg.decimals).num_format)
+                  for j in range(k)]
     for i in range(len(cfg.X)):
         r += 1
         cells.put(r, LABEL, "number", i + 1)
         for j in range(k):
             cells.put(r, 1 + j, "number", float(cfg.y[i, j]), target_fmt[j])
-            cells.put(r, 1 + k + j, "number", float(run.output[i, j]), output_fmt[j])
+            if last is None:
+                cells.put(r, 1 + k + j, "number", float(run.output[i, j]), output_fmt[j])
+            else:
+                cells.put(r, 1 + k + j, "formula", book.training.link(last, "output", i, j), output_fmt[j],
+                          float(run.output[i, j]))
     if cfg.predict is None:
         return r
     r += 2
@@ -227,14 +253,48 @@ def _predictions(book, cells, r) -> int:
         cells.text(r, d + j, msg("overview.prediction", label=ylab[j]), st.header)
     pred = run.predict(cfg.predict)
     x_fmt = [st.cell("trained", shown(cfg.predict[:, j], cfg.decimals).num_format) for j in range(d)]
-    p_fmt = [st.cell("trained", shown(pred[:, j], cfg.decimals + 3).num_format) for j in range(k)]
+    formula = _prediction(book, r + 1, d)  # live: the forward pass of the Training sheet's last parameters
+    p_fmt = [st.cell("trained" if formula is None else "value", shown(pred[:, j], cfg.decimals + 3).num_format)
+             for j in range(k)]
     for i in range(len(cfg.predict)):
         r += 1
         for j in range(d):
             cells.put(r, j, "number", float(cfg.predict[i, j]), x_fmt[j])
         for j in range(k):
-            cells.put(r, d + j, "number", float(pred[i, j]), p_fmt[j])
+            f = formula(i, j) if formula else None
+            if f is None:
+                cells.put(r, d + j, "number", float(pred[i, j]), p_fmt[j])
+            else:
+                cells.put(r, d + j, "formula", f, p_fmt[j], float(pred[i, j]))
     return r
+
+
+def _prediction(book, first: int, d: int):
+    """(i, j) -> the formula of new input i's prediction j from the parameters after training
+    on the Training sheet (None: a formula too long for Excel), or None when those are not live."""
+    plan = book.training
+    if plan is None or not plan.all_live:
+        return None
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    from ..formulas import forward
+    from ..terms import Ref, excel
+    from .limits import MAX_FORMULA
+
+    net, m = book.config.network, len(book.config.predict)
+
+    def operand(name, i, j):
+        if name == "X":
+            return Ref(xl_rowcol_to_cell(first + i, j, True, True))
+        return Ref(plan.cell(plan.after, name, i, j))
+
+    out = forward(net, net.shapes(m), operand)
+
+    def formula(i, j):
+        f = "=" + excel(out(i, j), None, None)
+        return f if len(f) <= MAX_FORMULA else None
+
+    return formula
 
 
 def _chain(detail) -> tuple[int, ...]:

@@ -140,8 +140,11 @@ class StepSheet:
             out.append(msg("notes.state_start"))
         if any(c.op.what == "epoch" for c in self.step.computes if self.step.given):
             out.append(msg("notes.epoch_counter"))
+        training = book.training.start_row(self.epoch) if book.training and self.epoch > 1 else None
         if any(c.op.what == "start_value" for c in self.step.computes if self.step.given):
-            if self.epoch == detail[0]:
+            if training is not None and self.epoch - 1 not in detail:  # links to the Training sheet
+                out.append(msg("notes.start_training_live", sheet=book.training.name, update=label(self.epoch)))
+            elif self.epoch == detail[0]:
                 if self.epoch > 1:
                     out.append(msg("notes.start_first_trained" + batched, previous=self.epoch - 1))
                 elif cfg.init and set(cfg.network.parameters()) <= set(cfg.init):  # no rest to draw
@@ -200,33 +203,35 @@ class StepSheet:
         the first epoch's data and to the previous epoch's updates, or values from training."""
         book, st, detail = self.book, self.styles, self.book.run.detail
         first = self.epoch == detail[0]
+        # a later epoch's start values: the Training sheet's row of that update, where it is live
+        row = book.training.start_row(self.epoch) if book.training and self.epoch > 1 else None
         for p in self.lay.placed:
             block, name = p.result, p.result.name
-            fmt_role, link, plus = "input", None, ""  # link: (update, step), or X's rows
-            if name in book.carried:
-                if not first:
-                    if self.epoch - 1 in detail:
+            fmt_role, link, plus, training = "input", None, "", None
+            if name in book.carried or p.compute.op.what == "epoch":
+                if self.epoch - 1 in detail:
+                    if name in book.carried:
                         link = (self.epoch - 1, book.last[name])
-                    else:
-                        fmt_role = "trained"
-            elif p.compute.op.what == "epoch":  # t: the previous epoch's, plus one
-                if not first:
-                    if self.epoch - 1 in detail:
+                    else:  # t: the previous epoch's, plus one
                         link, plus = (self.epoch - 1, self.step), "+1"
-                    else:
-                        fmt_role = "trained"
+                elif row is not None:
+                    training = lambda i, j, name=name: book.training.link(row, name, i, j)  # noqa: E731
+                elif not first:
+                    fmt_role = "trained"
             elif name == "X" and has_inputs(book):  # standardised: the Inputs sheet's rows of this batch
                 link = book.run.batch_rows.get(self.epoch, range(block.shape[0]))
             elif not first and book.config.batches == 1:  # a batch has its own rows: numbers
                 link = (detail[0], self.step)
-            fmt = st.cell("link" if link is not None else fmt_role, self.shown[block].num_format)
-            if fmt_role == "input" and link is None:  # X, y, the first start values: numbers only
+            fmt = st.cell("link" if link is not None or training else fmt_role, self.shown[block].num_format)
+            if fmt_role == "input" and link is None and training is None:  # X, y, the first start values
                 validation.number(self.ws, self.msg, block.cell(0, 0), block.cell(*(n - 1 for n in block.shape)))
             value = self.values[block]
             for i in range(block.shape[0]):
                 for j in range(block.shape[1]):
                     v = float(value[i, j])
-                    if name == "X" and has_inputs(book):
+                    if training:
+                        self.cells.put(*block.cell(i, j), "formula", training(i, j), fmt, v)
+                    elif name == "X" and has_inputs(book):
                         self.cells.put(*block.cell(i, j), "formula", inputs_link(book, int(link[i]), j), fmt, v)
                     elif link:
                         self.cells.put(*block.cell(i, j), "formula", book.link(*link, name, i, j) + plus, fmt, v)
