@@ -30,9 +30,20 @@ class Cells:
     def link(self, r, c, sheet: str, cell: str, text: str, fmt):
         self.cells[(r, c)] = ("url", f"internal:{quote_sheetname(sheet)}!{cell}", fmt, text)
 
+    def merge(self, r, c, last: int, text: str, fmt):
+        """A text in cells (r, c) to (r, last) merged into one (a wrapped long text)."""
+        self.cells[(r, c)] = ("merge", last, text, fmt)
+
     def flush(self, ws):
+        merged = None  # (row, last column) of the merge being written: nothing else goes there
         for (r, c) in sorted(self.cells):
             kind, *args = self.cells[(r, c)]
+            if merged and merged[0] == r and c <= merged[1]:
+                raise WorkbookError(f"sheet {ws.name!r}: cell {xl_rowcol_to_cell(r, c)} lies in a merged text")
+            if kind == "merge":
+                merged = (r, args[0])
+                check(ws, ws.merge_range(r, c, r, *args), r, c)
+                continue
             if kind == "dynamic_array_formula":  # one cell: first and last are the same
                 args = [r, c, *args]
             check(ws, getattr(ws, "write_" + kind)(r, c, *args), r, c)
@@ -79,9 +90,10 @@ class Book:
         self.overview = self.msg("sheets.overview")
         self.history = self.msg("sheets.history")
         self.sheet_names = [self.sheet_name(e, s) for e in run.detail for s in run.steps]
-        self.width = {s.number: self.min_width(s) for s in run.steps}
+        # the column width of a step's sheets: its labels' and its widest number's in any detailed epoch
+        self.width = {s.number: max(self.min_width(s), self.number_width(s)) for s in run.steps}
         self.layouts = {s.number: Layout(s, run.shapes, self.labels, self.caption, self.link_count,
-                                         self.width[s.number]) for s in run.steps}
+                                         self.width[s.number], frozenset(self.parameters)) for s in run.steps}
         self.formulas: dict = {}  # (step, result's place, i, j, form) -> (formula, kind), see step_sheet
         # the values a sheet reads from the Overview: name -> (value, (row, col)), set there
         self.constants: dict[str, tuple[float, tuple[int, int]]] = {}
@@ -119,6 +131,25 @@ class Book:
         labels = [len(label) + 1 for s in step.computes for label in (self.labels.get(s.result) or ())]
         labels += [len(label) + 1 for c in step.computes for o in c.operands for label in (self.labels.get(o) or ())]
         return min(40, max([style()["column_width"]] + labels))
+
+    def number_width(self, step) -> int:
+        """Characters of the widest number a step's sheets show in any detailed epoch, plus two
+        (0 while only laying out, with no values): every sheet of a step is laid out alike."""
+        if not hasattr(self.run, "value"):
+            return 0
+        from ..display import shown
+
+        constants = self.config.constants()
+        made = [(n, step) for n in step.results]
+        made += [(o, self.producer(o)) for c in step.computes for o in c.operands if o not in constants]
+        arrays = [np.array([[v]]) for n, v in constants.items()
+                  if any(n in c.operands for c in step.computes)]
+        arrays += [self.run.value(e, s.number, n) for e in self.run.detail for n, s in dict.fromkeys(made)]
+        longest = 0
+        for v in arrays:
+            t = shown(v, self.config.decimals)
+            longest = max(longest, len(t.text(float(v.max()))), len(t.text(float(v.min()))))
+        return longest + 2
 
     # -- where values live -------------------------------------------------------------
     def producer(self, name: str):
