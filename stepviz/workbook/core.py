@@ -92,7 +92,8 @@ class Book:
         self.sheet_names = [self.sheet_name(e, s) for e in run.detail for s in run.steps]
         # the column width of a step's sheets: its labels' and its widest number's in any detailed epoch
         self.width = {s.number: max(self.min_width(s), self.number_width(s)) for s in run.steps}
-        self.layouts = {s.number: Layout(s, run.shapes, self.labels, self.caption, self.link_count,
+        self.layouts = {s.number: Layout(s, run.shapes, self.labels, self.caption,
+                                         lambda name, s=s: self.link_count(name, s),
                                          self.width[s.number], frozenset(self.parameters)) for s in run.steps}
         self.formulas: dict = {}  # (step, result's place, i, j, form) -> (formula, kind), see step_sheet
         # the values a sheet reads from the Overview: name -> (value, (row, col)), set there
@@ -133,9 +134,10 @@ class Book:
         return min(40, max([style()["column_width"]] + labels))
 
     def number_width(self, step) -> int:
-        """Characters of the widest number a step's sheets show in any detailed epoch, plus two
-        (0 while only laying out, with no values): every sheet of a step is laid out alike."""
-        if not hasattr(self.run, "value"):
+        """Characters of the widest number a step's sheets show in any detailed epoch, plus two:
+        every sheet of a step is laid out alike. 0 while only laying out (no values) and in an
+        exercise, whose answer cells the grader finds from the layout alone."""
+        if not hasattr(self.run, "value") or self.exercise:
             return 0
         from ..display import shown
 
@@ -209,8 +211,9 @@ class Book:
             return [(epoch + 1, self.first[name])]
         return []
 
-    def link_count(self, name: str) -> int:
-        """Columns a result's caption row keeps for its provenance links (the most any
-        epoch needs)."""
-        counts = [len(self.readers(self.run.detail[0], s, name)) for s in (self.first[name], self.last[name])]
-        return max(counts) + (1 if name in self.carried else 0)
+    def link_count(self, name: str, step) -> int:
+        """Columns the caption row of result ``name`` on ``step``'s sheets keeps for its
+        provenance links (the most any epoch needs, as ``readers`` lists them)."""
+        if self.first[name] is step:
+            return sum(s.number > step.number for s in self.read_by.get(name, ()))
+        return 1 if self.last[name] is step and name in self.carried else 0

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import math
 
-from .layout import column_px, text_px
+from .layout import column_px, text_px, text_width
 
 PAPER_A4 = 9  # XlsxWriter's paper code
 MARGINS = dict(left=0.3, right=0.3, top=0.6, bottom=0.5)  # inches; the header sits in the top one
 HEADER_MARGIN = 0.25
-LINE_PT = 15  # the height of a row of Calibri 11 (points)
+LINE_PT = 15  # the height of a line of Calibri 11 (points); CJK glyphs are taller
+CJK_LINE_PT = 18
+
+
+def rows_pt(text: str, lines: int) -> float:
+    """The height of a row holding ``lines`` lines of ``text``, with a little room."""
+    return (CJK_LINE_PT if text_width(text) > len(text) else LINE_PT) * lines + 2
 PAGE_PX = 1250  # the content a landscape page shows at a readable scale (8 points for 11)
 TABLE_ROWS = 40  # the rows of a long table's first printed page (History, Trace)
 
@@ -52,7 +58,7 @@ def wrap_long(ws, cells, widths, styles, limit: int = PAGE_PX) -> None:
         if end == c or any((r, k) in cells.cells for k in range(c + 1, last + 1)):
             continue
         cells.merge(r, c, end, args[0], styles.wrapped(roles[args[1]]))
-        ws.set_row(r, LINE_PT * math.ceil(text_px(args[0]) / (edges(end + 1) - edges(c))) + 2)
+        ws.set_row(r, rows_pt(args[0], math.ceil(text_px(args[0]) / (edges(end + 1) - edges(c)))))
 
 
 def _edges(widths):

@@ -408,7 +408,7 @@ class StepSheet:
             return
         lines = math.ceil(need / room)
         self.cells.merge(r, c, self.right - 1, text, st.wrapped(fmt))
-        self.ws.set_row(r, printing.LINE_PT * lines + 2)
+        self.ws.set_row(r, printing.rows_pt(text, lines))
 
     def print_setup(self, ws):
         """Landscape A4, one page wide at the content's width (11-point numbers print at 8
