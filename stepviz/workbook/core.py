@@ -142,11 +142,11 @@ class Book:
         from ..display import shown
 
         constants = self.config.constants()
-        made = [(n, step) for n in step.results]
-        made += [(o, self.producer(o)) for c in step.computes for o in c.operands if o not in constants]
-        arrays = [np.array([[v]]) for n, v in constants.items()
-                  if any(n in c.operands for c in step.computes)]
-        arrays += [self.run.value(e, s.number, n) for e in self.run.detail for n, s in dict.fromkeys(made)]
+        operands = {o for c in step.computes for o in c.operands}
+        made = [(n, step.number) for n in step.results]
+        made += [(o, self.producer(o).number) for o in sorted(operands) if o not in constants]
+        arrays = [np.array([[v]]) for n, v in constants.items() if n in operands]
+        arrays += [self.run.value(e, k, n) for e in self.run.detail for n, k in dict.fromkeys(made)]
         longest = 0
         for v in arrays:
             t = shown(v, self.config.decimals)
