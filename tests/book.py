@@ -66,9 +66,14 @@ class StepSheet:
                     and (linked is None or b.linked == linked))
 
     def line_of(self, block):
-        """The arithmetic line under a result: the text formula cell below its values."""
+        """The arithmetic line of a result: the text formula cell at the left margin (column B)
+        under its band's blocks, the first one below the result's values."""
         r, c = block.top_left
-        return (r + block.rows, c)
+        row = r + block.rows
+        while not ((row, 2) in self.formulas and isinstance(self.values.get((row, 2)), str)):
+            row += 1
+            assert row < r + block.rows + 100, f"no arithmetic line below {block.name}"
+        return (row, 2)
 
 
 def focus_cells(ws) -> list[str]:

@@ -8,7 +8,8 @@ limits"; "Rename a worksheet"; "Names in formulas"):
 - a number literal is written as Excel writes it: digits, a point, and an upper-case
   exponent (``5E-05``; Excel's grammar, as Apache POI's parser implements it, has no ``5e-05``);
 - a name in a formula is a function, a cell reference, a sheet name, TRUE/FALSE, or a name
-  the workbook defines;
+  the workbook defines; a range of whole rows (``$1:$1``, a print title) lies within rows 1 to
+  1,048,576;
 - a sheet name has 1 to 31 characters, none of ``[ ] : * ? / \\``, does not begin or end
   with an apostrophe, is not "History" (reserved), and no two differ only in case;
 - a text document property has at most 255 characters (UTF-16 code units);
@@ -36,6 +37,7 @@ _FORMULA_TAGS = {_MAIN + t for t in ("f", "formula", "formula1", "formula2")}
 
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _IDENT = re.compile(r"(?:[^\W\d]|[\\$])[\w.$]*")  # Unicode letters: 概览!$B$5
+_ROWS = re.compile(r"\$?(\d+):\$?(\d+)(?![\w.(])")  # whole rows: a print title's '1.03 …'!$1:$1
 _CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
 _NAME = re.compile(r"[A-Za-z_\\][A-Za-z0-9_.]*")
 _R1C1 = re.compile(r"[Rr]\d*[Cc]?\d*|[Cc]\d*")
@@ -104,6 +106,11 @@ def measure(formula: str, names: set[str] = frozenset()) -> Formula:
                 problems.append(f"an unknown error literal at {text[i:i + 8]!r}")
                 break
             i += len(err)
+        elif _ROWS.match(text, i) and (i == 0 or text[i - 1] in "!(,"):
+            m = _ROWS.match(text, i)
+            if not all(1 <= int(r) <= 1_048_576 for r in m.groups()):
+                problems.append(f"a row range outside Excel's grid: {m.group(0)!r}")
+            i += len(m.group(0))
         elif ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
             m = _NUMBER.match(text, i)
             literal = m.group(0)

@@ -48,9 +48,9 @@ def recalculate(files: list[Path], workdir: Path) -> list[Path]:
 
 
 def convert(files: list[Path], workdir: Path, to: str) -> list[Path]:
-    """Open each file in LibreOffice, recalculate everything, and save it as ``to`` (xlsx or
-    html), in one soffice start."""
-    filters = {"xlsx": "xlsx:Calc MS Excel 2007 XML", "html": "html"}
+    """Open each file in LibreOffice, recalculate everything, and save it as ``to`` (xlsx,
+    html, or pdf: printed as the workbook's page setup says), in one soffice start."""
+    filters = {"xlsx": "xlsx:Calc MS Excel 2007 XML", "html": "html", "pdf": "pdf:calc_pdf_Export"}
     profile = workdir / "profile"
     (profile / "user").mkdir(parents=True, exist_ok=True)
     (profile / "user" / "registrymodifications.xcu").write_text(PROFILE)

@@ -121,7 +121,7 @@ class Book:
                         continue
                     backprop, estimate = m.groups()
                     plus, minus, h = ESTIMATE.match(self.formula(sheet, estimate)).groups()
-                    label = ws[plus].offset(row=-1).value  # "loss(wh + h)"
+                    label = ws.cell(ws[plus].row, 2).value  # "loss(wh + h)", beside its number
                     out.append(dict(sheet=sheet, epoch=s.epoch, name=re.search(r"\((\w+) \+ h\)$", label).group(1),
                                     backprop=self.value(sheet, backprop), plus=self.value(sheet, plus),
                                     minus=self.value(sheet, minus), estimate=self.value(sheet, estimate),

@@ -68,6 +68,8 @@ def texts(path):
         hidden = {k for k, d in ws.column_dimensions.items() if d.hidden}  # the lines' helper cells
         for row in ws.iter_rows():
             for c in row:
+                if type(c).__name__ == "MergedCell":  # the rest of a merged (wrapped) text: empty
+                    continue
                 if c.column_letter in hidden or any(d.hidden and d.min <= c.column <= d.max
                                                     for d in ws.column_dimensions.values()):
                     continue

@@ -43,9 +43,13 @@ def test_state_starts_at_zero_and_is_carried_by_links(tmp_path, optimizer):
                 sheets["1.02 initialise"].block("t").top_left[1]) + str(sheets["1.02 initialise"].block("t").top_left[0]) + "+1"
         else:  # the previous epoch's update of the state
             assert re.match(r"^='1\.1[12] update (weights|biases)'!", f), (name, f)
-    init4 = wb["4.02 initialise"]  # epoch 3 is not in the workbook: links to the Training sheet's row 4
-    links = [c.value for row in init4.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
-    assert links and all(v.startswith("=Training!$") for v in links)
+    init4 = wb["4.02 initialise"]  # epoch 3 is not in the workbook: links to the Training sheet's row 4,
+    # and the data bars' links to the weights beside them
+    links = [c for row in init4.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    bars = [c for c in links if c.number_format == ";;;"]
+    assert bars and all("!" not in c.value for c in bars)
+    rest = [c.value for c in links if c.number_format != ";;;"]
+    assert rest and all(v.startswith("=Training!$") for v in rest)
     if optimizer == "adam":
         assert run.value(4, 2, "t")[0, 0] == 4
         s = sheets["1.11 update weights"]

@@ -82,8 +82,9 @@ def test_the_default_workbook_counts(sheets):
     # matrix formulas, links to where operands were made, the lines (283), the lines'
     # hidden helpers (219): each shown operand rounded and spelled, the results rounded and
     # spelled; a gradient check of 5 formulas per parameter (20) and the loss before and
-    # after the update on step 12 (3)
-    assert formulas == 283 + 219 + 23
+    # after the update on step 12 (3); a data bar's cell linked to each weight a step makes,
+    # beside its block: the 19 start values on step 2 and the 19 updated ones on steps 11-12
+    assert formulas == 283 + 219 + 23 + 38
 
 
 def test_produced_cells_are_formulas_over_the_same_sheet(preset):
@@ -272,9 +273,9 @@ def test_later_epochs_link_to_the_previous_update(tmp_path):
                 and c.value.startswith("=")]
     assert any("'1.11 update weights'!" in f for f in formulas)
     assert any("'1.12 update biases'!" in f for f in formulas)
-    first = wb["1.02 initialise"]
-    assert not any(isinstance(c.value, str) and c.value.startswith("=")
-                   for row in first.iter_rows() for c in row)
+    first = wb["1.02 initialise"]  # numbers: its only formulas are its data bars' links to them
+    bars = [c for row in first.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    assert len(bars) == 19 and all(isinstance(first[c.value[1:]].value, float) for c in bars)
 
 
 def test_sheets_say_where_values_come_from_and_where_the_tutorial_differs(tmp_path):

@@ -3,8 +3,9 @@
 * the last step of each detailed epoch shows the loss before the update (step 6's) and the
   loss the updated parameters give: the forward pass once more, as one formula
   (``forward.loss_formula``), so editing lr changes a number the learner sees;
-* beside the backprop direction of each trained parameter's focus cell (``g = −∂L/∂w``:
-  ``update_w / lr`` for plain gradient descent, ``g_w`` for momentum and Adam), its central
+* below the bands of the sheet that updates it, the backprop direction of each trained
+  parameter's focus cell (``g = −∂L/∂w``:
+  ``update_w / lr`` for plain gradient descent, ``g_w`` for momentum and Adam) beside its central
   finite-difference estimate ``−(L(w+h) − L(w−h))/(2h)`` from two more forward passes, each
   with the parameter's focus cell moved by ±h, and their relative difference. ``h`` is a blue
   cell on the Overview; the moved cell follows the sheet's focus.
@@ -186,28 +187,18 @@ def cells(book) -> tuple[int, int]:
 
 # -- writing ---------------------------------------------------------------------------------
 def write(sheet) -> None:
-    """The gradient checks of the parameters this sheet updates, and on an epoch's last sheet
-    the loss before and after the update."""
+    """Below the step's bands, on the first screen of the sheet: on an epoch's last sheet the
+    loss before and after the update, then the gradient checks of the parameters this sheet
+    updates, one under the other."""
     book, step = sheet.book, sheet.step
-    for p in book.config.network.trained():
-        if book.last[p] is step:
-            _check(sheet, p)
+    r = sheet.lay.height
     if step is book.run.steps[-1]:
         _after(sheet)
-
-
-def _right(book, step) -> int:
-    """The column after the step's results, in the language whose captions are the longest
-    (``layout.Layout`` measures a result's extent so): the checks sit there in any language."""
-    lay, width = book.layouts[step.number], book.width[step.number]
-    right = lay.right
-    for p in lay.placed:
-        b = p.result
-        for lang in languages():
-            caption = Messages(lang)("captions.updated" if b.name in p.compute.operands else "captions.plain",
-                                     name=b.name, rows=b.shape[0], cols=b.shape[1])
-            right = max(right, b.left + max(b.shape[1], columns_for(caption, width) + book.link_count(b.name)))
-    return right
+        r = sheet.height + 1
+    order = [x.result.name for x in sheet.lay.placed]  # in the order of the bands
+    mine = [p for p in book.config.network.trained() if book.last[p] is step]
+    for p in sorted(mine, key=lambda p: order.index(direction(book.config.network, p))):
+        r = _check(sheet, p, r)
 
 
 def _labels(book, p: str, msg=None) -> list[str]:
@@ -216,7 +207,19 @@ def _labels(book, p: str, msg=None) -> list[str]:
             msg("check.plus", name=p), msg("check.minus", name=p), msg("check.estimate"), msg("check.relative")]
 
 
-def _check(sheet, p: str) -> None:
+def value_column(book, step) -> int:
+    """The column of the gradient checks' numbers: the empty column left of the step's results
+    (its labels to the left of it), or right of the longest label in any language."""
+    net, width = book.config.network, book.width[step.number]
+    labels = max(columns_for(label, width) for lang in languages() for q in net.trained()
+                 for label in _labels(book, q, Messages(lang)))
+    return max(book.layouts[step.number].placed[0].result.left - 1, LEFT + labels)
+
+
+def _check(sheet, p: str, r: int) -> int:
+    """The gradient check of ``p`` from row ``r``: what it is in words, then one row per number,
+    its label (right-aligned in cells merged from the left margin) beside the number in
+    ``value_column``. Returns the next free row."""
     book, st, msg, epoch, net = sheet.book, sheet.styles, sheet.msg, sheet.epoch, sheet.book.config.network
     name = direction(net, p)
     placed = next(x for x in sheet.lay.placed if x.result.name == name)
@@ -225,17 +228,16 @@ def _check(sheet, p: str) -> None:
     i, j = book.focus(block)
     h_cell = absolute(book.overview, book.constants["h"][1])
     h = book.constants["h"][0]
-    labels = _labels(book, p)
-    col0 = _right(book, sheet.step) + 1
-    span = max(columns_for(label, WIDTH) for lang in languages() for q in net.trained()
-               for label in _labels(book, q, Messages(lang)))
-    places = [col0 + k * span for k in range(len(labels))]  # the same grid in every check
-    sheet.wide_from = col0
-    words = msg("check.words", name=p)
-    sheet.cells.text(placed.words_row, col0, words, st.words)
-    for c, label in zip(places, labels):
-        sheet.cells.text(block.top, c, label, st.caption)
-    sheet.right = max(sheet.right, col0 + columns_for(words, WIDTH), places[-1] + span)
+    col = value_column(book, sheet.step)
+    sheet.wide.add(col)
+    sheet.wrap_text(r, LEFT, msg("check.words", name=p), "words")
+    at_rows = [r + 1 + k for k in range(5)]
+    for row, label in zip(at_rows, _labels(book, p)):  # right-aligned, beside its number
+        if col - 1 > LEFT:
+            sheet.cells.merge(row, LEFT, col - 1, label, st.header)
+        else:
+            sheet.cells.text(row, LEFT, label, st.header)
+    sheet.right = max(sheet.right, col + 1)
     # the backprop direction at the focus, as the sheet computed it
     at = xl_rowcol_to_cell(*block.cell(0, 0), True, True) if block.size == 1 else \
         f"INDEX({block.range},{sheet.focus.index(I, rows, '0')},{sheet.focus.index(J, cols, '0')})"
@@ -254,8 +256,7 @@ def _check(sheet, p: str) -> None:
     top = max(abs(value), abs(estimate))
     relative = 0.0 if top == 0 else abs(value - estimate) / top
     plus, minus = check_formulas(book, epoch, p, h_cell, sheet.focus)
-    r = block.row
-    cell = [xl_rowcol_to_cell(r, c) for c in places]
+    cell = [xl_rowcol_to_cell(row, col) for row in at_rows]
     fmt = st.cell("value", significant([value, estimate], 6))
     loss_fmt = st.cell("value", significant(losses, 10))
     # a focus that selects no cell (text, blank or an error pasted past the validation) shows
@@ -264,14 +265,16 @@ def _check(sheet, p: str) -> None:
     quiet = lambda f: (f'=IFERROR({f.removeprefix("=")},"")' if ok == "TRUE" else  # noqa: E731
                        f'=IF({ok},IFERROR({f.removeprefix("=")},""),"")')
     # INDEX and the moved ranges: one-cell dynamic arrays, so that Excel 365 shows no @
-    sheet.cells.put(r, places[0], "dynamic_array_formula", quiet(at), fmt, value)
-    sheet.cells.put(r, places[1], "dynamic_array_formula", quiet(plus), loss_fmt, losses[0])
-    sheet.cells.put(r, places[2], "dynamic_array_formula", quiet(minus), loss_fmt, losses[1])
-    sheet.cells.put(r, places[3], "formula", quiet(f"-({cell[1]}-{cell[2]})/(2*{h_cell})"), fmt, estimate)
+    sheet.cells.put(at_rows[0], col, "dynamic_array_formula", quiet(at), fmt, value)
+    sheet.cells.put(at_rows[1], col, "dynamic_array_formula", quiet(plus), loss_fmt, losses[0])
+    sheet.cells.put(at_rows[2], col, "dynamic_array_formula", quiet(minus), loss_fmt, losses[1])
+    sheet.cells.put(at_rows[3], col, "formula", quiet(f"-({cell[1]}-{cell[2]})/(2*{h_cell})"), fmt, estimate)
     d, e = cell[0], cell[3]
-    sheet.cells.put(r, places[4], "formula",
+    sheet.cells.put(at_rows[4], col, "formula",
                     quiet(f"IF(MAX(ABS({d}),ABS({e}))=0,0,ABS({d}-{e})/MAX(ABS({d}),ABS({e})))"),
                     st.cell("value", RELATIVE_FORMAT), relative)
+    sheet.height = max(sheet.height, at_rows[-1] + 1)
+    return at_rows[-1] + 2
 
 
 def _after(sheet) -> None:
@@ -279,8 +282,8 @@ def _after(sheet) -> None:
     net = book.config.network
     numbers = sorted({book.first[c.result].number for c in forward(book.run.steps)})
     r = sheet.lay.height
-    sheet.put_text(r, LEFT, msg("check.after_words", first=numbers[0], last=numbers[-1],
-                                names=", ".join(net.trained())), st.words)
+    sheet.wrap_text(r, LEFT, msg("check.after_words", first=numbers[0], last=numbers[-1],
+                                 names=", ".join(net.trained())), "words")
     keys = [f"check.{k}" for k in ("before", "after", "change")]
     labels = [msg(k) for k in keys]
     places = _places(book, sheet.step, keys, LEFT)

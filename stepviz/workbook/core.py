@@ -30,9 +30,20 @@ class Cells:
     def link(self, r, c, sheet: str, cell: str, text: str, fmt):
         self.cells[(r, c)] = ("url", f"internal:{quote_sheetname(sheet)}!{cell}", fmt, text)
 
+    def merge(self, r, c, last: int, text: str, fmt):
+        """A text in cells (r, c) to (r, last) merged into one (a wrapped long text)."""
+        self.cells[(r, c)] = ("merge", last, text, fmt)
+
     def flush(self, ws):
+        merged = None  # (row, last column) of the merge being written: nothing else goes there
         for (r, c) in sorted(self.cells):
             kind, *args = self.cells[(r, c)]
+            if merged and merged[0] == r and c <= merged[1]:
+                raise WorkbookError(f"sheet {ws.name!r}: cell {xl_rowcol_to_cell(r, c)} lies in a merged text")
+            if kind == "merge":
+                merged = (r, args[0])
+                check(ws, ws.merge_range(r, c, r, *args), r, c)
+                continue
             if kind == "dynamic_array_formula":  # one cell: first and last are the same
                 args = [r, c, *args]
             check(ws, getattr(ws, "write_" + kind)(r, c, *args), r, c)
@@ -79,9 +90,11 @@ class Book:
         self.overview = self.msg("sheets.overview")
         self.history = self.msg("sheets.history")
         self.sheet_names = [self.sheet_name(e, s) for e in run.detail for s in run.steps]
-        self.width = {s.number: self.min_width(s) for s in run.steps}
-        self.layouts = {s.number: Layout(s, run.shapes, self.labels, self.caption, self.link_count,
-                                         self.width[s.number]) for s in run.steps}
+        # the column width of a step's sheets: its labels' and its widest number's in any detailed epoch
+        self.width = {s.number: max(self.min_width(s), self.number_width(s)) for s in run.steps}
+        self.layouts = {s.number: Layout(s, run.shapes, self.labels, self.caption,
+                                         lambda name, s=s: self.link_count(name, s),
+                                         self.width[s.number], frozenset(self.parameters)) for s in run.steps}
         self.formulas: dict = {}  # (step, result's place, i, j, form) -> (formula, kind), see step_sheet
         # the values a sheet reads from the Overview: name -> (value, (row, col)), set there
         self.constants: dict[str, tuple[float, tuple[int, int]]] = {}
@@ -120,6 +133,26 @@ class Book:
         labels = [len(label) + 1 for s in step.computes for label in (self.labels.get(s.result) or ())]
         labels += [len(label) + 1 for c in step.computes for o in c.operands for label in (self.labels.get(o) or ())]
         return min(40, max([style()["column_width"]] + labels))
+
+    def number_width(self, step) -> int:
+        """Characters of the widest number a step's sheets show in any detailed epoch, plus two:
+        every sheet of a step is laid out alike. 0 while only laying out (no values) and in an
+        exercise, whose answer cells the grader finds from the layout alone."""
+        if not hasattr(self.run, "value") or self.exercise:
+            return 0
+        from ..display import shown
+
+        constants = self.config.constants()
+        operands = {o for c in step.computes for o in c.operands}
+        made = [(n, step.number) for n in step.results]
+        made += [(o, self.producer(o).number) for o in sorted(operands) if o not in constants]
+        arrays = [np.array([[v]]) for n, v in constants.items() if n in operands]
+        arrays += [self.run.value(e, k, n) for e in self.run.detail for n, k in dict.fromkeys(made)]
+        longest = 0
+        for v in arrays:
+            t = shown(v, self.config.decimals)
+            longest = max(longest, len(t.text(float(v.max()))), len(t.text(float(v.min()))))
+        return longest + 2
 
     # -- where values live -------------------------------------------------------------
     def producer(self, name: str):
@@ -179,8 +212,9 @@ class Book:
             return [(epoch + 1, self.first[name])]
         return []
 
-    def link_count(self, name: str) -> int:
-        """Columns a result's caption row keeps for its provenance links (the most any
-        epoch needs)."""
-        counts = [len(self.readers(self.run.detail[0], s, name)) for s in (self.first[name], self.last[name])]
-        return max(counts) + (1 if name in self.carried else 0)
+    def link_count(self, name: str, step) -> int:
+        """Columns the caption row of result ``name`` on ``step``'s sheets keeps for its
+        provenance links (the most any epoch needs, as ``readers`` lists them)."""
+        if self.first[name] is step:
+            return sum(s.number > step.number for s in self.read_by.get(name, ()))
+        return 1 if self.last[name] is step and name in self.carried else 0

@@ -5,10 +5,13 @@ from __future__ import annotations
 from xlsxwriter.utility import quote_sheetname
 
 from ..display import shown
+from . import printing
 from .core import check
+from .layout import column_px
 
 CHART_ROWS = 18  # the chart covers rows 2-17; the table's header is on row 19
 HEADER = CHART_ROWS
+CHART_COLUMNS = 7  # the columns under the chart (720 pixels wide)
 
 
 def _live_columns(book, header) -> list | None:
@@ -74,6 +77,10 @@ def write_history(book, ws) -> None:
     chart.set_size({"width": 720, "height": 320})
     ws.insert_chart(1, 0, chart, {"x_offset": 4, "y_offset": 4})
     ws.set_column(0, 0, 8)
-    ws.set_column(1, len(header), max(12, max(len(h) for h in header) + 2))
+    width = max(12, max(len(h) for h in header) + 2)
+    ws.set_column(1, len(header), width)
+    # printed: the chart and the table's first rows, as many columns as beside the chart
+    columns = max(CHART_COLUMNS, 1 + (printing.PAGE_PX - column_px(8)) // column_px(width))
+    printing.page(ws, HEADER + printing.TABLE_ROWS, min(len(header), columns) - 1, tall=1)
     ws.protect()
 

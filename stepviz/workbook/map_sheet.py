@@ -26,6 +26,7 @@ from ..display import shown
 from ..maps import (GRID, HIGH, LOW, MID, grids, layers, output_activation, parameters_after, plane, snapshots,
                     unit_title, value_range)
 from ..terms import Cell, Dot, Fn, Neg, Op2, excel
+from . import printing
 from .inputs import has_inputs
 from .inputs import link as inputs_link
 from .inputs import stat as inputs_stat
@@ -319,10 +320,8 @@ class MapSheet:
             ws.set_column(c, c, w)
         ws.protect()
         right = max(self.widths) if self.widths else VALUE
-        ws.print_area(0, 0, self.bottom, right)
         self.cells.text(0, right, " ")  # LibreOffice crops a one-page PDF to used cells
-        ws.fit_to_pages(1, 1)
-        ws.set_landscape()
+        printing.page(ws, self.bottom, right, tall=1)  # its print area: one landscape A4 page
         self.cells.flush(ws)
 
 

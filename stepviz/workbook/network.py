@@ -1,11 +1,11 @@
-"""The weights as pictures: signed data bars on every weight block of the step sheets, and the
+"""The weights as pictures: signed data bars beside every weight block of the step sheets, and the
 Overview's "Network" section (written where there is a Map sheet): the weights after the first
-detailed epoch's update as live links with the same bars, and a diagram of the network whose
+detailed epoch's update as live links with the same bars beside them, and a diagram of the network whose
 labels are those cells (a scatter chart, a series per weight: XlsxWriter draws no connectors)."""
 from __future__ import annotations
 
 import numpy as np
-from xlsxwriter.utility import quote_sheetname, xl_col_to_name
+from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
 
 from ..display import shown
 from ..maps import HIGH
@@ -19,21 +19,32 @@ LINE_POSITIVE, LINE_NEGATIVE = HIGH, "D7263D"
 
 
 def data_bars(ws, r0, c0, r1, c1) -> None:
-    """Signed data bars over a block of weights: from the cell's middle, blue to the right for a
-    positive value, red to the left for a negative one, none for zero; they follow the values
-    live. A bar is drawn over the cell's fill, not instead of it, so the focus's yellow and
-    orange stay visible beside it (a colour scale would replace them in LibreOffice)."""
+    """Signed data bars over cells that each link to a weight (and show no number): from the
+    cell's middle, blue to the right for a positive value, red to the left for a negative one,
+    none for zero; they follow the values live. They sit in cells of their own beside the
+    weights, so a bar never covers a number or the focus's yellow and orange."""
     ws.conditional_format(r0, c0, r1, c1, {"type": "data_bar", "data_bar_2010": True,
                                            "bar_color": "#" + BAR_POSITIVE, "bar_negative_color": "#" + BAR_NEGATIVE,
                                            "bar_axis_position": "middle", "bar_axis_color": "#888888"})
 
 
+def bar_cells(cells, fmt, r: int, c: int, value: float, bar_col: int) -> None:
+    """The bar of the weight at (r, c): a cell at (r, bar_col) that links to it, its number hidden."""
+    cells.put(r, bar_col, "formula", "=" + xl_rowcol_to_cell(r, c), fmt, value)
+
+
 def weight_bars(sheet) -> None:
-    """Signed data bars on every weight (and bias) block of a step sheet."""
-    params = set(sheet.book.config.network.parameters())
+    """Signed data bars beside every weight (and bias) block a step sheet makes: a mini-block
+    of the block's shape right of its values (``Block.bars``), each cell linked to its weight."""
+    fmt = sheet.styles.bar
     for b in sheet.lay.blocks:
-        if b.name in params:
-            data_bars(sheet.ws, b.row, b.col, b.row + b.shape[0] - 1, b.col + b.shape[1] - 1)
+        if not b.bars:
+            continue
+        value = sheet.values[b]
+        for i in range(b.shape[0]):
+            for j in range(b.shape[1]):
+                bar_cells(sheet.cells, fmt, *b.cell(i, j), float(value[i, j]), b.bars_col + j)
+        data_bars(sheet.ws, b.row, b.bars_col, b.row + b.shape[0] - 1, b.bars_col + b.shape[1] - 1)
 
 
 def write_network(book, ws, cells, r: int) -> int:
@@ -53,9 +64,10 @@ def write_network(book, ws, cells, r: int) -> int:
         for i, j in np.ndindex(value.shape):
             cells.text(row, 0, f"{name}[{i + 1},{j + 1}]")
             cells.put(row, 1, "formula", book.link(epoch, book.last[name], name, i, j), fmt, float(value[i, j]))
+            bar_cells(cells, st.bar, row, 1, float(value[i, j]), 2)  # the bar beside the number
             where[(name, i, j)] = (row, 1)
             row += 1
-        data_bars(ws, top, 1, row - 1, 1)
+        data_bars(ws, top, 2, row - 1, 2)
     sizes = (net.inputs, *net.hidden, net.outputs)
     weights = [n for n in net.parameters() if n.startswith("w")]  # wh, wh1, ..., wout: input to output
     edges = sum(a * b for a, b in zip(sizes, sizes[1:]))

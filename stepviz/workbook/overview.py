@@ -3,7 +3,7 @@ live, the legend of every style, the training's results and the table of content
 from __future__ import annotations
 
 from ..display import shown
-from . import achieved, validation
+from . import achieved, printing, validation
 from .core import Cells, absolute
 from .styles import ROLES
 from .layout import text_width
@@ -164,7 +164,10 @@ def write_overview(book, ws) -> None:
                 + [text_width(msg("check.h")), text_width(msg("check.live_after", epoch=detail[-1] if detail else 1))]) + 2
     ws.set_column(LABEL, LABEL, max(22, width))
     ws.set_column(VALUE, VALUE + 12, 14)
-    cells.text(0, 12, " ")  # LibreOffice crops a one-page PDF to used cells
+    # printed one page wide, its long texts wrapped, as far right as its texts run
+    widths = lambda c: max(22, width) if c == LABEL else 14  # noqa: E731
+    printing.wrap_long(ws, cells, widths, st)
+    printing.page(ws, r + 2, printing.text_right(cells, widths))
     ws.protect()
     cells.flush(ws)
 

@@ -16,18 +16,21 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from ..display import shown
 from ..terms import I, J, Cell, Index, excel, is_array
 from ..tolerance import check_formula, tolerance_term
-from . import achieved, validation
+from . import achieved, printing, validation
 from .inputs import has_inputs
 from .inputs import link as inputs_link
 from .inputs import sheet_name as inputs_sheet
 from .core import Cells, absolute
 from .network import weight_bars
-from .layout import FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, columns_for, text_width
+from .layout import (FOCUS, LEFT, LEGEND, NAV, NOTE, TITLE, WORDS, Block, column_px, columns_for, text_px,
+                     text_width)
 from .lines import Focus, arithmetic
 
 TOC = FOCUS + 1  # the empty row above the first band: the table of contents of a long sheet
 TOC_BANDS = 4  # more bands than this (gd has at most 4) get one
 
+
+MIN_CONTENT_PX = 900  # a text wider than the sheet's content wraps in a merged cell at least this wide
 
 FREEZE_ROWS = 10  # step sheets of batches with more rows than this freeze their header rows (the presets of
 # the seeds, 8 rows at most, are as they were)
@@ -48,7 +51,8 @@ class StepSheet:
         self.right = self.lay.right  # grows with the texts written
         self.lines = []  # results whose arithmetic line is written last, its helpers right of all text
         self.height = self.lay.height  # grows with what achieved.write adds below the bands
-        self.wide_from = None  # the first of the wider columns achieved.write asks for
+        self.wide: set[int] = set()  # the columns achieved.write asks to be wider (its numbers)
+        self.wraps: list[tuple] = []  # (row, col, text, format name): wrapped at the content's width
         self.focus = self.focus_at()
         self.extra = {}  # the digits each result's line adds to its operands' (display.line_extra)
 
@@ -89,20 +93,26 @@ class StepSheet:
         self.cells.text(r, c, text, fmt)
         self.right = max(self.right, c + columns_for(text, self.book.width[self.step.number]))
 
+    def wrap_text(self, r, c, text, fmt: str):
+        """A text that may be longer than the sheet is wide: written by ``finish``, wrapped in a
+        cell merged up to the content's right edge when it is wider than that room. ``fmt``:
+        "words", "note" or "plain"."""
+        self.wraps.append((r, c, text, fmt))
+
     def header(self):
         book, step, msg, st = self.book, self.step, self.msg, self.styles
         title = book.sheet_title(self.epoch, step)
         self.put_text(TITLE, 0, title, st.title)
         if text_width(title) > len(title):  # CJK glyphs are taller: a row sized to the 14 pt font
             self.ws.set_row(TITLE, 24)
-        # all the step's formulas; each band repeats its own, so this long line may run past
-        # the printed page without loss
-        self.cells.text(WORDS, 0, ";   ".join(c.words(msg) for c in step.computes), st.words)
+        # all the step's formulas, the legend and the notes: wrapped at the content's width
+        self.wrap_text(WORDS, 0, ";   ".join(c.words(msg) for c in step.computes), "words")
         legend = "sheet.legend_given" if step.given else ("sheet.legend_exercise" if book.exercise else "sheet.legend")
-        self.put_text(LEGEND, 0, msg(legend), None)
+        bars = " · " + msg("sheet.legend_bars") if any(b.bars for b in self.lay.blocks) else ""
+        self.wrap_text(LEGEND, 0, msg(legend) + bars, "plain")
         notes = self.notes()
         if notes:
-            self.put_text(NOTE, 0, "  ".join(notes), st.note)
+            self.wrap_text(NOTE, 0, "  ".join(notes), "note")
         names = book.sheet_names
         k = names.index(self.ws.name)
         nav = [(msg("sheet.previous", sheet=names[k - 1]), names[k - 1])] if k else []
@@ -248,7 +258,7 @@ class StepSheet:
                 for i in range(b.shape[0]):
                     for j in range(b.shape[1]):
                         self.cells.put(*b.cell(i, j), "formula", self.where(b, i, j), fmt, float(self.values[b][i, j]))
-            self.cells.text(p.words_row, LEFT, p.compute.words(self.msg), self.styles.words)
+            self.wrap_text(p.words_row, LEFT, p.compute.words(self.msg), "words")
             self.results(p)
         self.highlight()
         if not book.exercise:  # an exercise's focus is fixed: the answer cells are where it is
@@ -305,7 +315,7 @@ class StepSheet:
         written by ``finish`` with its helper cells right of every text of the sheet."""
         line = self.arithmetic(p, 0)
         self.lines.append(p)
-        self.right = max(self.right, p.result.col + columns_for(line.cached, self.book.width[self.step.number]))
+        self.right = max(self.right, LEFT + columns_for(line.cached, self.book.width[self.step.number]))
 
     def arithmetic(self, p, first: int):
         line = arithmetic(p, self.shown.__getitem__, self.values.__getitem__, self.book.focus(p.result), first, self.msg,
@@ -415,12 +425,17 @@ class StepSheet:
         longest = max([len(self.shown[b].text(float(v))) for b in self.lay.blocks
                        for v in (self.values[b].max(), self.values[b].min())], default=0)
         width = max(width, longest + 2)
+        px = lambda c: column_px(2 if c == 0 else max(width, achieved.WIDTH) if c in self.wide else width)  # noqa: E731
+        edge = [0]  # edge[c]: the pixels left of column c
+        while len(edge) <= self.right or edge[-1] < MIN_CONTENT_PX:  # the content, at least MIN_CONTENT_PX
+            edge.append(edge[-1] + px(len(edge) - 1))
+        self.right = len(edge) - 1
         ws.set_column(0, 0, 2)
-        if self.wide_from is None:
-            ws.set_column(LEFT, self.right + 1, width)
-        else:  # the gradient checks' columns hold long numbers (achieved.py)
-            ws.set_column(LEFT, self.wide_from - 1, width)
-            ws.set_column(self.wide_from, self.right + 1, max(width, achieved.WIDTH))
+        ws.set_column(LEFT, self.right + 1, width)
+        for c in sorted(self.wide):  # the gradient checks' column holds long numbers (achieved.py)
+            ws.set_column(c, c, max(width, achieved.WIDTH))
+        for r, c, text, fmt in self.wraps:
+            self.wrapped(r, c, text, fmt, edge[self.right] - edge[c])
         first = self.right + 2  # the lines' helper cells: hidden, right of every text
         helpers = 0
         # a helper reading the focus (INDEX) is a one-cell dynamic array: Excel 365 would show an
@@ -428,21 +443,36 @@ class StepSheet:
         # numbers; a text is cached in an ordinary formula, which XlsxWriter marks as text (an
         # array formula's "1" would be stored as the number 1)
         kind = lambda value: "formula" if isinstance(value, str) else "dynamic_array_formula"  # noqa: E731
-        for p in self.lines:
+        for p in self.lines:  # under the band's blocks, from the left margin
             line = self.arithmetic(p, first)
-            self.cells.put(p.line_row, p.result.col, kind(line.cached), line.formula, self.styles.words, line.cached)
+            self.cells.put(p.line_row, LEFT, kind(line.cached), line.formula, self.styles.words, line.cached)
             for col, formula, value in line.helpers:
                 self.cells.put(p.line_row, col, kind(value), formula, None, value)
             helpers = max(helpers, len(line.helpers))
         if helpers:
             ws.set_column(first, first + helpers - 1, None, None, {"hidden": True})
         ws.protect()
-        # print (and PDF-render) the whole sheet, long text lines included
-        ws.print_area(0, 0, self.height, self.right)
-        self.cells.text(0, self.right, " ")  # LibreOffice crops a one-page PDF to used cells
-        ws.fit_to_pages(1, 1)
-        ws.set_landscape()
+        self.print_setup(ws)
         self.cells.flush(ws)
+
+    def wrapped(self, r, c, text, fmt: str, room: int):
+        """``text`` at (r, c): as it is when it fits in ``room`` pixels, else wrapped in a cell
+        merged up to the content's last column, its row as tall as its lines."""
+        st = self.styles
+        plain = {"words": st.words, "note": st.note, "plain": None}[fmt]
+        need = text_px(text)
+        if need <= room or c >= self.right - 1:
+            self.cells.text(r, c, text, plain)
+            return
+        lines = math.ceil(need / room)
+        self.cells.merge(r, c, self.right - 1, text, st.wrapped(fmt))
+        self.ws.set_row(r, printing.rows_pt(text, lines))
+
+    def print_setup(self, ws):
+        """Landscape A4, one page wide at the content's width (11-point numbers print at 8
+        points or more on the sheets of the presets), as many pages tall as the sheet needs,
+        each with the sheet's title row; the hidden helpers of the lines are not printed."""
+        printing.page(ws, self.height, self.right - 1, repeat=TITLE)
 
 
 def _distinct(positions, n):

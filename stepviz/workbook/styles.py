@@ -36,6 +36,7 @@ class Styles:
         self.left = add({"align": "left"})
         self.verdict = add({"bold": True, "align": "center"})
         self.hidden = add({"hidden": True})  # a formula not shown on a protected sheet
+        self.bar = add({"num_format": ";;;"})  # a data bar's cell: the bar without its number
         self.focus = add({"bg_color": "#" + s["focus"], "pattern": 1})  # conditional formats
         self.source = add({"bg_color": "#" + s["source"], "pattern": 1})
         self.focus_source = add(self._spec("focus_source"))  # yellow's place, an orange frame
@@ -55,6 +56,15 @@ class Styles:
         elif role == "focus_source":  # both marks: computed here, and read by another result here
             spec.update(bg_color="#" + s[role], pattern=1, border=2, border_color="#" + s["source"])
         return spec
+
+    def wrapped(self, role: str):
+        """A long text wrapped in a merged cell: "words" (italic), "note" (italic, grey), "plain"."""
+        key = ("wrap", role)
+        if key not in self._cells:
+            spec = {"words": {"italic": True}, "note": {"italic": True, "font_color": "#" + self.style["caption"]},
+                    "plain": {}}[role]
+            self._cells[key] = self.wb.add_format({**spec, "text_wrap": True, "valign": "top"})
+        return self._cells[key]
 
     def cell(self, role: str, num_format: str = "General"):
         key = (role, num_format)

@@ -2,6 +2,7 @@
 contract with pandas: column names, contents and 0-based row/col never change."""
 from __future__ import annotations
 
+from . import printing
 from .core import check
 
 COLUMNS = ("epoch", "step", "name", "row", "col", "value")
@@ -23,4 +24,5 @@ def write_trace(book, ws) -> None:
             ws.write_number(r, 5, v)
             r += 1
     ws.freeze_panes(1, 0)
+    printing.page(ws, printing.TABLE_ROWS, len(COLUMNS) - 1, landscape=False, tall=1)  # its first page
     ws.protect()
