@@ -43,6 +43,7 @@ PICTURES = {
     "map-moons": "the Map sheet of examples/moons.csv after training",
     "iris-step-6": "step 6 of iris's batch 1.1",
     "feedback": "a graded student's feedback page, as LibreOffice Calc imports it",
+    "training-lr-edit": "the Training sheet's loss before and after typing lr = 0.5 on the Overview",
 }
 
 
@@ -136,6 +137,42 @@ def comparison(work: Path) -> Path:
     return path
 
 
+def training_edit(work: Path) -> Path:
+    """A workbook charting the default workbook's Training sheet loss as written (lr = 0.1) and
+    after typing lr = 0.5 on the Overview and letting LibreOffice recalculate (both read back
+    with stepviz.read_training from the files)."""
+    import xlsxwriter
+    from conftest import set_lr
+    from libreoffice import recalculate
+
+    book = stepviz.write_workbook(stepviz.train("seed-mlp"), work / "training.xlsx")
+    (edited,) = recalculate([set_lr(book, work / "training-lr.xlsx", 0.5)], work)
+    curves = {"as written: lr = 0.1": stepviz.read_training(book),
+              "after typing lr = 0.5 on the Overview (LibreOffice)": stepviz.read_training(edited)}
+    path = work / "training-lr-edit.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("Loss")  # the chart alone; the numbers on a sheet of their own
+    data = wb.add_worksheet("Data")
+    data.write_row(0, 0, ["epoch", *curves])
+    rows = [t.iloc[:-1] for t in curves.values()]  # every epoch's row; the last row, "after", has no loss
+    for i in range(1, len(rows[0]) + 1):
+        data.write_row(i, 0, [i, *(float(t.loss.iloc[i - 1]) for t in rows)])
+    n = len(rows[0])
+    chart = wb.add_chart({"type": "scatter", "subtype": "straight"})
+    for k, name in enumerate(curves, 1):
+        chart.add_series({"name": name, "categories": ["Data", 1, 0, n, 0], "values": ["Data", 1, k, n, k],
+                          "line": {"width": 2}})
+    chart.set_title({"name": "seed-mlp: the Training sheet's loss before and after an lr edit"})
+    chart.set_x_axis({"name": "epoch", "min": 0, "max": n})
+    chart.set_y_axis({"name": "loss (Training sheet, column B)", "log_base": 10})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 720, "height": 360})
+    ws.insert_chart(0, 0, chart)
+    ws.write_string(18, 11, " ")  # the page spans the chart (LibreOffice crops to used cells)
+    wb.close()
+    return path
+
+
 def feedback(work: Path) -> Path:
     """The feedback page of a graded return: Ada Lovelace's workbook of a two-student class,
     answered from her own numbers with a slip at step 4 (another cell's value), a forgotten
@@ -217,6 +254,8 @@ def render_all(out: Path = DOCS, only: set[str] | None = None):
             r.render(book, "1.1.06 error", "iris-step-6", crop_height=1150)
         if wanted("feedback"):
             r.render(feedback(work), 1, "feedback", infilter="calc_HTML_WebQuery")
+        if wanted("training-lr-edit"):
+            r.render(training_edit(work), "Loss", "training-lr-edit")
         r.finish()
     # the words each picture shows, beside the pictures: what tests/test_pictures.py compares
     # exactly (the pixels only coarsely, since anti-aliasing and font hinting vary)
