@@ -23,6 +23,7 @@ from stepviz.cli import main
 from stepviz.config import ConfigError
 from stepviz.workbook import training_sheet
 from stepviz.workbook.training_sheet import FIRST, HEADER, LIVE_CELLS, live_updates
+from test_excel import zeroed
 
 AFTER = "after"
 
@@ -290,17 +291,6 @@ def test_an_lr_of_100_shows_no_error_value(full, tmp_path):
     assert all(isinstance(v, (int, float)) for r in rows[FIRST:FIRST + 300] for v in r[1:40] if v is not None)
 
 
-def _zeroed(src, dst):
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            data = zin.read(item.filename)
-            if item.filename.startswith("xl/worksheets/sheet"):
-                data = re.sub(rb'<c ([^>]*?) t="str">', rb"<c \1>", data)
-                data = re.sub(rb"(</f><v>)[^<]*(</v>)", rb"\g<1>0\g<2>", data)
-            zout.writestr(item, data)
-    return dst
-
-
 def _training_formulas(path):
     """{cell: cached value} of the Training sheet's formula cells, read from its XML."""
     names = openpyxl.load_workbook(path, read_only=True).sheetnames
@@ -315,7 +305,7 @@ def test_ironcalc_recomputes_the_training_to_its_stored_values(full, name, tmp_p
     path = full[name][1]
     stored = _training_formulas(path)
     assert len(stored) > 50_000
-    model = ironcalc.load_from_xlsx(str(_zeroed(path, tmp_path / "z.xlsx")), "en", "UTC")
+    model = ironcalc.load_from_xlsx(str(zeroed(path, tmp_path / "z.xlsx")), "en", "UTC")
     sheet = [p["name"] for p in model.get_worksheets_properties()].index("Training")
     where = {cell: coordinate_to_tuple(cell) for cell in stored}
     assert all(model.get_cell_value(sheet, *where[c]) == 0 for c in list(stored)[:1000])
