@@ -47,7 +47,7 @@ class Layout:
 
     questions: list
     cells: dict  # question -> (sheet, (row, col)), 0-based
-    given: list  # (what, sheet, (row, col), step, name, i, j)
+    given: list  # (what, sheet, (row, col), step, name, i, j); step 0: the Inputs sheet's raw data
     overview: str
     lr_label: str
     order: list = field(default_factory=list)  # the handout's sheet names, in order
@@ -66,10 +66,17 @@ class Layout:
         for e, n, name in qs:
             block = book.result_block(book.steps[n], name)
             cells[(e, n, name)] = (book.sheet_name(e, book.steps[n]), block.cell(*book.focus(block)))
-        given, first = [], run.config.detail[0]
+        given, first, raw = [], run.config.detail[0], run.config.raw_X
+        if raw is not None:  # standardised: X is typed on the Inputs sheet, step 1's X links to it
+            from .workbook import inputs
+
+            given += [("X", inputs.sheet_name(book), (inputs.FIRST + i, inputs.RAW + j), 0, "X", i, j)
+                      for i in range(raw.shape[0]) for j in range(raw.shape[1])]
         for step in run.steps:
             if step.given:
                 for block in book.layouts[step.number].blocks:
+                    if raw is not None and block.name == "X":
+                        continue
                     v = run.value(first, step.number, block.name)
                     given += [(block.name, book.sheet_name(first, step), block.cell(i, j), step.number, block.name, i, j)
                               for i in range(v.shape[0]) for j in range(v.shape[1])]
@@ -90,7 +97,8 @@ class Key:
         self.questions, self.cells = self.layout.questions, self.layout.cells
         self.true = {q: float((v := self.run.value(*q))[focus_of(base, v.shape)]) for q in self.questions}
         self.tol = tolerances(self.run)
-        self.given = [(what, sheet, rc, float(self.run.value(base.detail[0], n, name)[i, j]))
+        self.given = [(what, sheet, rc, float(self.run.config.raw_X[i, j] if n == 0 else  # step 0: the raw data
+                                              self.run.value(base.detail[0], n, name)[i, j]))
                       for what, sheet, rc, n, name, i, j in self.layout.given]
 
     def judge(self, typed: dict) -> dict:
