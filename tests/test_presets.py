@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 import stepviz
+from conftest import LIVE
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "learner.md"
 LOW, HIGH, BAR = 0.05, 0.95, 0.20
@@ -205,7 +206,7 @@ def test_standardize_is_validated(tmp_path):
 
 def test_standardize_off_writes_the_same_workbook_as_before(preset_books, tmp_path):
     run, path = preset_books["xor"]
-    again = stepviz.train("xor", standardize=False)
+    again = stepviz.train("xor", standardize=False, live_epochs=LIVE)
     assert stepviz.write_workbook(again, tmp_path / "x.xlsx").read_bytes() == path.read_bytes()
 
 
@@ -257,9 +258,13 @@ def test_libreoffice_recomputes_the_centimetre_map_of_standardised_iris(tmp_path
 def test_a_class_with_varied_data_varies_the_centimetres_and_standardises_them_again():
     """stepviz class --vary-data adds ±0.5 to each value in the data's units (as it did on raw
     iris) and each student's inputs are standardised with their own means and deviations."""
-    from stepviz.classroom import Course, Student
+    from stepviz.classroom import Course, Student, _embedded
 
-    course = Course("iris", "practice", None, True, "ab" * 16, (Student("s1", "A"), Student("s2", "B")))
+    def course_of(source, vary, students):  # what stepviz class keeps in class.toml
+        doc, files, name, _ = _embedded(source, None)
+        return Course(doc, files, name, "practice", None, vary, "ab" * 16, students)
+
+    course = course_of("iris", True, (Student("s1", "A"), Student("s2", "B")))
     base = course.config()
     raw, _ = raw_iris()
     for student in course.students:
@@ -268,5 +273,5 @@ def test_a_class_with_varied_data_varies_the_centimetres_and_standardises_them_a
         assert np.array_equal(cfg.raw, np.round(cfg.raw, 1))
         np.testing.assert_allclose(cfg.X, (cfg.raw - cfg.raw.mean(axis=0)) / cfg.raw.std(axis=0), rtol=1e-13,
                                    atol=1e-15)
-    plain = Course("xor", "practice", None, False, "ab" * 16, (Student("s1", "A"),))
+    plain = course_of("xor", False, (Student("s1", "A"),))
     assert np.array_equal(plain.student_config(plain.config(), plain.students[0]).X, plain.config().X)

@@ -287,7 +287,15 @@ def test_sheets_say_where_values_come_from_and_where_the_tutorial_differs(tmp_pa
     assert "multiplies by lr already here" in text("1.08 output delta")
     assert "seed 0" in text("1.02 initialise") and "differ from the tutorial's pictures" in text("1.02 initialise")
     assert "updates of epoch 1, linked" in text("2.02 initialise")
-    assert "after 19 epochs of training" in text("20.02 initialise") and "not recomputed" in text("20.02 initialise")
+    # epoch 19 is not detailed: epoch 20 starts from the Training sheet's row (live), or without
+    # one from trained values
+    assert "links to the Training sheet's row of epoch 20" in text("20.02 initialise") and "follow an edit of lr" in text(
+        "20.02 initialise")
+    plain = openpyxl.load_workbook(stepviz.write_workbook(stepviz.train(epochs=20, detail=[1, 2, 20], live_epochs=0),
+                                                          tmp_path / "plain.xlsx"))
+    words = " ".join(str(c.value) for row in plain["20.02 initialise"].iter_rows(max_row=6) for c in row
+                     if isinstance(c.value, str))
+    assert "after 19 epochs of training" in words and "not recomputed" in words
     ov = " ".join(str(c.value) for row in wb["Overview"].iter_rows() for c in row if isinstance(c.value, str))
     assert "epochs 1, 2 recompute, each starting from the one before" in ov
     assert "the other detailed epochs (20) start from trained values" in ov
