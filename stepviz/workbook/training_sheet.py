@@ -22,6 +22,7 @@ from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cel
 
 from ..display import shown
 from ..formulas import Row
+from . import printing
 from .core import WorkbookError, absolute, check
 
 TITLE, NOTE, DIVERGED, HEADER, FIRST = 0, 1, 2, 4, 5  # rows; FIRST: the first update's
@@ -405,5 +406,5 @@ def write_training(book, ws) -> None:
     ws.freeze_panes(FIRST, 1)
     ws.set_column(EPOCH, EPOCH, 8)
     ws.set_column(LOSS, plan.data_col + d + cfg.y.shape[1], 11)
-    ws.print_area(0, 0, PRINT_ROWS - 1, min(plan.data_col - 1, 9))
+    printing.page(ws, PRINT_ROWS - 1, min(plan.data_col - 1, 9), tall=1)  # its first page
     ws.protect()
