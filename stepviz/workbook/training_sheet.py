@@ -114,7 +114,8 @@ def estimate(config) -> tuple[int, int, int]:
     values = 0 if live == config.epochs * config.batches else history_rows(config.epochs, config.history_every)
     rows = FIRST + live + 2 + values
     net = config.network
-    params = sum(a * b for a, b in (net.shapes(1)[p] for p in net.parameters()))
+    shapes = net.shapes(1)  # once: one per parameter is quadratic in the depth
+    params = sum(a * b for a, b in (shapes[p] for p in net.parameters()))
     data = config.X.size + config.y.size
     return rows, (live + 1) * (per_row + 1) + values * (params + 2) + data + 10, live * per_row + data
 
