@@ -136,9 +136,12 @@ def properties_xml(props: dict) -> bytes:
             f'org/officeDocument/2006/docPropsVTypes">{items}</Properties>').encode()
 
 
-def test_a_custom_xml_bomb_is_refused_before_it_is_parsed(seed_book, tmp_path):
+def test_a_custom_xml_bomb_is_refused_before_it_is_parsed(tmp_path):
     """The red team's file: custom.xml inflating to hundreds of MB from under a MB (7.8 s and
-    1.9 GB before it was refused)."""
+    1.9 GB before it was refused). Its base is the seed's workbook without a Training sheet
+    (live_epochs=0): the bomb's premise is a small file, and the session's seed_book now holds
+    a Training sheet's rows."""
+    seed_book = stepviz.write_workbook(stepviz.train("seed-mlp", live_epochs=0), tmp_path / "seed.xlsx")
     head, tail = properties_xml({"stepviz_x": "0" * 200}).split(b"<property ")
     item = b"<property " + tail.removesuffix(b"</Properties>")
 

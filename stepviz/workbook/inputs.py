@@ -11,6 +11,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..config import input_names
 from ..display import shown
+from . import printing
 from .core import Cells
 
 MEAN, SD, HEADER, FIRST = 5, 6, 8, 9  # rows: the mean, the sd, the table's header, its first sample
@@ -75,7 +76,6 @@ def write_inputs(book, ws) -> None:
     ws.set_column(RAW, _std_col(book, d - 1), 12)
     ws.set_column(RAW + d, RAW + d, 3)
     ws.freeze_panes(FIRST, 1)
-    ws.print_area(0, 0, FIRST + n - 1, _std_col(book, d - 1))  # printed: one page wide, the header on each
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(HEADER)
+    # printed: one page wide, the header on each
+    printing.page(ws, FIRST + n - 1, _std_col(book, d - 1), repeat=HEADER)
     cells.flush(ws)

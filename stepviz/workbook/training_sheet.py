@@ -22,6 +22,7 @@ from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cel
 
 from ..display import shown
 from ..formulas import Row
+from . import printing
 from .core import WorkbookError, absolute, check
 
 TITLE, NOTE, DIVERGED, HEADER, FIRST = 0, 1, 2, 4, 5  # rows; FIRST: the first update's
@@ -113,7 +114,8 @@ def estimate(config) -> tuple[int, int, int]:
     values = 0 if live == config.epochs * config.batches else history_rows(config.epochs, config.history_every)
     rows = FIRST + live + 2 + values
     net = config.network
-    params = sum(a * b for a, b in (net.shapes(1)[p] for p in net.parameters()))
+    shapes = net.shapes(1)  # once: one per parameter is quadratic in the depth
+    params = sum(a * b for a, b in (shapes[p] for p in net.parameters()))
     data = config.X.size + config.y.size
     return rows, (live + 1) * (per_row + 1) + values * (params + 2) + data + 10, live * per_row + data
 
@@ -405,5 +407,5 @@ def write_training(book, ws) -> None:
     ws.freeze_panes(FIRST, 1)
     ws.set_column(EPOCH, EPOCH, 8)
     ws.set_column(LOSS, plan.data_col + d + cfg.y.shape[1], 11)
-    ws.print_area(0, 0, PRINT_ROWS - 1, min(plan.data_col - 1, 9))
+    printing.page(ws, PRINT_ROWS - 1, min(plan.data_col - 1, 9), tall=1)  # its first page
     ws.protect()
