@@ -323,6 +323,9 @@ def test_classifiers_and_batches_have_no_checks_yet(preset_books, name):
     """iris (softmax, cross-entropy, mini-batches): no loss-after row, no h, no check columns."""
     run, path = preset_books[name]
     assert Book(path).after() == {}
-    texts = {c.value for ws in openpyxl.load_workbook(path, read_only=True) for row in ws.iter_rows() for c in row
-             if isinstance(c.value, str)}
+    wb = openpyxl.load_workbook(path, read_only=True)  # read_only keeps the file open until close()
+    try:
+        texts = {c.value for ws in wb for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    finally:
+        wb.close()
     assert not any(t.startswith("h (gradient check)") or t.startswith("Gradient check of") for t in texts)
