@@ -40,6 +40,8 @@ def substitute(t: Term, cell: Callable[[Cell], Term]) -> Term:
         return t
     if isinstance(t, Neg):
         return Neg(substitute(t.a, cell))
+    if isinstance(t, Op2) and t.op == "^" and t.b == Num(2.0):  # x·x: LibreOffice's x^2 of a tiny x
+        return substitute(Op2("*", t.a, t.a), cell)  # (1E-305) is #NUM!, its product underflows to 0
     if isinstance(t, Op2):
         b = substitute(t.b, cell)
         if isinstance(b, Op2) and t.op in "+*" and b.op in ("+-" if t.op == "+" else "*/"):

@@ -127,4 +127,6 @@ def test_text_pasted_into_lr_is_named_beside_it(garbage):
     sheet = shown["1.11 update weights"]
     assert "#VALUE!" in {s.text for s in sheet.values()}  # what the warning names
     relative = [(r, c) for (r, c), s in sheet.items() if s.text == "relative difference"]
-    assert len(relative) == 2 and all(sheet[(r + 1, c)].text == "" for r, c in relative)
+    # each check's number stands right of its label, in the label's row: shown blank
+    right = [[s.text for (r2, c2), s in sheet.items() if r2 == r and c2 > c] for r, c in relative]
+    assert len(relative) == 2 and all(cells and all(t == "" for t in cells) for cells in right), right
