@@ -23,12 +23,13 @@ from typing import Callable
 from xlsxwriter.utility import xl_col_to_name
 
 from .ops import Activate, Given
-from .terms import I, J, Cell, Fn, Neg, Num, Op2, Ref, Term, excel, expanded, fn, pattern
+from .terms import I, J, Cell, Fn, Neg, Num, Op2, Ref, Term, Total, excel, expanded, fn, pattern
 
 # Overflow-safe spellings for a formula computed far from the values it was written with (an
 # edited lr): the sigmoid reads its input once and EXP never overflows (exp(709) is about the
 # largest double; below z = -709 the sigmoid is below 1e-308, 0 in the engine's arithmetic)
 SAFE = {"sigmoid": lambda z: 1 / (1 + fn("EXP", fn("MIN", 709, -z)))}
+MAX_ARGS = 255  # Excel's arguments of a function
 TINY = 1e-300  # LN(p) reads MAX(p, 1E-300): a term whose y is 0 stays 0 (as in the engine)
 
 
@@ -40,8 +41,13 @@ def substitute(t: Term, cell: Callable[[Cell], Term]) -> Term:
         return t
     if isinstance(t, Neg):
         return Neg(substitute(t.a, cell))
-    if isinstance(t, Op2) and t.op == "^" and t.b == Num(2.0):  # x·x: LibreOffice's x^2 of a tiny x
-        return substitute(Op2("*", t.a, t.a), cell)  # (1E-305) is #NUM!, its product underflows to 0
+    # squares without ^: LibreOffice makes x^2 of a tiny x (1E-305) #NUM!, where x·x and SUMSQ
+    # underflow to 0 as numpy does (a sigmoid of −709 after an lr of 1e25)
+    if isinstance(t, Total) and t.squares and len(t.cells) <= MAX_ARGS:
+        return Fn("SUMSQ", tuple(substitute(c, cell) for c in t.cells))
+    if isinstance(t, Op2) and t.op == "^" and t.b == Num(2.0):
+        a = substitute(t.a, cell)
+        return Op2("*", a, a) if isinstance(a, (Ref, Cell)) else Fn("SUMSQ", (a,))
     if isinstance(t, Op2):
         b = substitute(t.b, cell)
         if isinstance(b, Op2) and t.op in "+*" and b.op in ("+-" if t.op == "+" else "*/"):
@@ -69,7 +75,7 @@ def spell(compute, i: int, j: int, shapes: dict, operand: Callable[[str, int, in
         r, col = (c.c, c.r) if op.flipped(c.k) else (c.r, c.c)
         return operand(compute.operands[c.k], r, col)
 
-    return substitute(expanded(t), cell)
+    return substitute(t, cell)
 
 
 def kept(net, shapes: dict) -> tuple[str, ...]:
