@@ -177,9 +177,10 @@ def forward(steps, params: dict, X: np.ndarray) -> np.ndarray:
     return forward_values(steps, params, X)["output"]
 
 
-def forward_values(steps, params: dict, X: np.ndarray) -> dict[str, np.ndarray]:
-    """Every value of the forward part of the step table (up to ``output``) on inputs X, by
-    name: ``hidden_layer_input``, ``hiddenlayer_activations``, ..., ``output``."""
+def forward_values(steps, params: dict, X: np.ndarray, until: str = "output") -> dict[str, np.ndarray]:
+    """Every value of the forward part of the step table (up to ``until``: ``output``, or
+    ``loss`` with y among ``params``) on inputs X, by name: ``hidden_layer_input``,
+    ``hiddenlayer_activations``, ..., ``output``."""
     cur = dict(params, X=np.asarray(X, dtype=np.float64))
     with np.errstate(all="ignore"):
         for step in steps:
@@ -190,9 +191,9 @@ def forward_values(steps, params: dict, X: np.ndarray) -> dict[str, np.ndarray]:
                 out = np.empty(c.op.shape(*(a.shape for a in args)))
                 c.op.compute(*args, out=out)
                 cur[c.result] = out
-                if c.result == "output":
+                if c.result == until:
                     return cur
-    raise AssertionError("the step table has no output")
+    raise AssertionError(f"the step table has no {until}")
 
 
 def train(config: Config | str | dict | None = None, *, progress=None, **overrides) -> Run:

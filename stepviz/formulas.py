@@ -5,7 +5,15 @@ An op spells result cell (i, j) once, over the cells of its operands as shown
 every operand cell is replaced by what ``operand(name, r, c)`` says it is there, a cell
 address (``Ref``) or the expression that computes it (a value the place does not keep as a
 cell is spelled into the formulas that read it). A step sheet's cell, a row of the Training
-sheet and a grid point are places.
+sheet, a Map grid point and a whole matrix are places:
+
+* a step sheet's cell: the op's own spelling (``op.cell_term``) over the addresses of its
+  operands' cells on the sheet (stepviz.workbook.step_sheet);
+* a Training row (``Row``): one update as a row of cells;
+* a point (``forward``, ``unit``): the output, or one unit of a layer, at one input (the
+  Overview's predictions, the Map's grid cells);
+* whole matrices (``loss_formula``): the forward pass up to the loss as one array formula over
+  ranges (the loss after the update, the gradient checks' L(w ± h)).
 
 ``Row`` is the place of one update on the Training sheet: every compute of the step table
 (forward, loss, backward, the optimizer's state, the update) as the cells of one row. A row
@@ -20,10 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 from xlsxwriter.utility import xl_col_to_name
 
 from .ops import Activate, Given
-from .terms import I, J, Cell, Fn, Neg, Num, Op2, Ref, Term, Total, excel, expanded, fn, pattern
+from .terms import I, J, Cell, Dot, Fn, Neg, Num, Op2, Ref, Term, Total, excel, expanded, fn, pattern
 
 # Overflow-safe spellings for a formula computed far from the values it was written with (an
 # edited lr): the sigmoid reads its input once and EXP never overflows (exp(709) is about the
@@ -202,10 +211,24 @@ class Row:
                 for c in self.columns if (c.name, c.i, c.j) in out]
 
 
-def forward(net, shapes: dict, operand: Callable[[str, int, int], Term]) -> Callable[[int, int], Term]:
-    """The output's cell (i, j) as one expression of the inputs and the parameters (each
-    ``operand(name, r, c)``): the forward computes of the step table spelled into each other
-    (a new input's prediction, a Map grid point)."""
+def computes(steps, until: str = "output") -> list:
+    """The computes of the forward pass, in step order, up to and including ``until``
+    (``output``, or ``loss``)."""
+    out = []
+    for step in steps:
+        for c in step.computes:
+            if isinstance(c.op, Given):
+                continue
+            out.append(c)
+            if c.result == until:
+                return out
+    raise AssertionError(f"the step table has no {until}")
+
+
+def chain(computes_: list, shapes: dict, operand: Callable[[str, int, int], Term]) -> dict[str, Callable[[int, int], Term]]:
+    """Each result of ``computes_`` at a point as one expression (each cell spelled once,
+    memoised): the computes spelled into each other, what they do not compute read as
+    ``operand(name, r, c)``."""
     env: dict[str, Callable[[int, int], Term]] = {}
     memo: dict = {}
 
@@ -217,11 +240,111 @@ def forward(net, shapes: dict, operand: Callable[[str, int, int], Term]) -> Call
             return memo[key]
         return at
 
-    for step in net.steps():
-        for c in step.computes:
-            if isinstance(c.op, Given):
-                continue
-            env[c.result] = inline(c, dict(env))
-            if c.result == "output":
-                return env["output"]
-    raise AssertionError("the step table has no output")
+    for c in computes_:
+        env[c.result] = inline(c, dict(env))
+    return env
+
+
+def forward(net, shapes: dict, operand: Callable[[str, int, int], Term]) -> Callable[[int, int], Term]:
+    """The output's cell (i, j) as one expression of the inputs and the parameters (each
+    ``operand(name, r, c)``): the forward computes of the step table spelled into each other
+    (a new input's prediction)."""
+    return chain(computes(net.steps()), shapes, operand)["output"]
+
+
+def unit(layer, u: int, shapes: dict, weight: Callable[[str, int, int], Term], previous: Callable[[int], Term]) -> Term:
+    """Unit ``u`` of a layer (its dense and activation computes, stepviz.maps.layers) at one
+    point: ``act(a · w[:,u] + b[u])`` as the step table spells it, over ``previous(c)``, the
+    previous layer's unit c (an input for the first layer), and ``weight(name, i, j)``, a
+    parameter's cell (a Map grid cell: one row of the layer)."""
+    dense, act = layer
+    a = dense.operands[0]
+    point = {**shapes, a: (1, shapes[a][1]), dense.result: (1, shapes[dense.result][1]),
+             act.result: (1, shapes[act.result][1])}
+    z = chain([dense], point, lambda o, r, c: previous(c) if o == a else weight(o, r, c))[dense.result]
+    return spell(act, 0, u, point, lambda o, r, c: z(r, c))
+
+
+# -- whole matrices: the forward pass up to the loss as one array formula ---------------------
+# The step table's forward computes (everything up to ``loss``) are spelled as whole matrices:
+# each op's cell expression at the symbolic cell (I, J) becomes an array expression when every
+# operand cell stands for its whole operand: ``X · wh + bh`` becomes ``MMULT(X,wh)+bh`` (a
+# one-row bias is spread over the rows, as numpy broadcasts it), ``½ · ΣE²`` becomes
+# ``SUMSQ(E)/2``. The results are substituted into the ops that read them, so the whole pass is
+# one array formula over the ranges of X, y and the parameters:
+#
+#     =SUMSQ(y-1/(1+EXP(-(MMULT(1/(1+EXP(-(MMULT(X,wh)+bh))),wout)+bout))))/2
+#
+# A parameter can be moved at one cell (``moved``): the gradient check's L(w ± h).
+
+def inputs(steps) -> tuple[str, ...]:
+    """The names the forward pass reads and does not compute: X, y and the parameters."""
+    made, read = set(), []
+    for c in computes(steps, "loss"):
+        read += [o for o in c.operands if o not in made and o not in read]
+        made.add(c.result)
+    return tuple(read)
+
+
+# An activation written once per cell can switch to an overflow-safe spelling per cell
+# (ops.Activation.safe_spell); a whole array needs one spelling safe for every cell and that
+# reads its input once (the pass is nested, so a repeated input would double per layer):
+# sigmoid(z) = (1 + tanh(z/2))/2 exactly, and TANH never overflows.
+ARRAY_SAFE = {"sigmoid": lambda z: (1 + fn("TANH", z / 2)) / 2}
+
+
+def needs_safe(c, values) -> bool:
+    """Whether the activation ``c`` must use its overflow-safe array spelling, given the
+    recorded values of its input (any cell where the cell-by-cell sheets need theirs)."""
+    if not isinstance(c.op, Activate) or c.op.fn.safe_spell is None or values is None:
+        return False
+    return bool(np.any(np.asarray(values) < c.op.fn.safe_below))
+
+
+def whole(t: Term, env: dict[int, Term]) -> Term:
+    """The cell expression ``t`` (spelled at (I, J)) with every operand cell standing for
+    its whole operand ``env[k]``: the result as an array expression."""
+    if isinstance(t, Cell):
+        return env[t.k]
+    if isinstance(t, Num):
+        return t
+    if isinstance(t, Neg):
+        return Neg(whole(t.a, env))
+    if isinstance(t, Op2):
+        return Op2(t.op, whole(t.a, env), whole(t.b, env))
+    if isinstance(t, Dot):  # a row of one operand times a column of the other: the matrix product
+        return Fn("MMULT", (env[t.a[0].k], env[t.b[0].k]))
+    if isinstance(t, Total):  # over every cell (the loss); a column sum is not part of the pass
+        return Fn("SUMSQ" if t.squares else "SUM", (env[t.cells[0].k],))
+    if isinstance(t, Fn):
+        args = tuple(whole(a, env) for a in t.args)
+        if t.name == "MAX":  # MAX of arrays is one number: element-wise it is IF(a>b,a,b)
+            a, b = args
+            return Fn("IF", (Op2(">", a, b), a, b))
+        return Fn(t.name, args)
+    raise TypeError(f"{type(t).__name__} has no array spelling")
+
+
+def loss_formula(steps, shapes: dict, ref: Callable[[str], str], safe: frozenset = frozenset()) -> str:
+    """The formula (with "=") of the loss of the forward pass over the ranges ``ref(name)``
+    of its inputs (X, y, parameters; any range expression: a moved parameter too); the
+    activations named in ``safe`` use their overflow-safe array spelling."""
+    leaves = list(inputs(steps))
+    env = {name: Cell(k, I, J) for k, name in enumerate(leaves)}  # a leaf: a range
+    for c in computes(steps, "loss"):
+        t = c.op.spell(I, J, [shapes[o] for o in c.operands])
+        if c.result in safe:
+            t = ARRAY_SAFE[c.op.fn.name](Cell(0, I, J))
+        env[c.result] = whole(t, {k: env[o] for k, o in enumerate(c.operands)})
+    return "=" + excel(env["loss"], lambda cell: ref(leaves[cell.k]), None)
+
+
+def moved(rng: str, shape, row: str, col: str, first: tuple[int, int], h: str, sign: str) -> str:
+    """The range ``rng`` (shape, first cell 0-based) with one cell moved by ``sign`` h: the cell
+    at the 1-based ``row`` and ``col`` expressions (the focus). An array expression."""
+    mask = []
+    if shape[0] > 1:
+        mask.append(f"(ROW({rng})={first[0]}+{row})")
+    if shape[1] > 1:
+        mask.append(f"(COLUMN({rng})={first[1]}+{col})")
+    return "(" + rng + sign + "*".join([h, *mask]) + ")"

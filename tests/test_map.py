@@ -165,9 +165,11 @@ def test_live_formulas_read_the_first_epochs_updates_through_the_parameter_list(
     live = sections(run, maps_of(path))[0]
     out = next(m for m in live if m["name"] == "output")["formulas"][0][0]
     hidden = next(m for m in live if m["name"] != "output")["formulas"][0][0]
-    # small formulas, as the step table spells them: the sigmoid of a dot product plus a bias
-    assert re.fullmatch(r"=1/\(1\+EXP\(-\((\w+\*\$C\$\d+\+){3}\$C\$\d+\)\)\)", out), out
-    assert re.fullmatch(r"=1/\(1\+EXP\(-\(\w+\$\d+\*\$C\$\d+\+\$\w+\d+\*\$C\$\d+\+\$C\$\d+\)\)\)", hidden), hidden
+    # small formulas, as the step table spells them (stepviz.formulas.unit): the overflow-safe
+    # sigmoid of a dot product plus a bias, one formula for every point of a map
+    assert re.fullmatch(r"=1/\(1\+EXP\(MIN\(709,-\((\w+\*\$C\$\d+\+){3}\$C\$\d+\)\)\)\)", out), out
+    assert re.fullmatch(r"=1/\(1\+EXP\(MIN\(709,-\(\w+\$\d+\*\$C\$\d+\+\$\w+\d+\*\$C\$\d+\+\$C\$\d+\)\)\)\)",
+                        hidden), hidden
 
 
 def nearest(m, X, columns):

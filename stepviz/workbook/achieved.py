@@ -2,7 +2,7 @@
 
 * the last step of each detailed epoch shows the loss before the update (step 6's) and the
   loss the updated parameters give: the forward pass once more, as one formula
-  (``forward.loss_formula``), so editing lr changes a number the learner sees;
+  (``formulas.loss_formula``), so editing lr changes a number the learner sees;
 * below the bands of the sheet that updates it, the backprop direction of each trained
   parameter's focus cell (``g = −∂L/∂w``:
   ``update_w / lr`` for plain gradient descent, ``g_w`` for momentum and Adam) beside its central
@@ -20,12 +20,13 @@ import math
 import numpy as np
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
+from ..engine import forward_values
+from ..formulas import ARRAY_SAFE, computes, inputs, loss_formula, moved, needs_safe
 from ..ops import Activate
 from ..terms import I, J
 from ..text import Messages, languages
 from .core import absolute
 from ..limits import MAX_FORMULA
-from .forward import ARRAY_SAFE, forward, inputs, loss_formula, loss_value, moved, needs_safe
 from .layout import LEFT, columns_for
 from .lines import WORST, Focus
 
@@ -84,7 +85,7 @@ def _safe(book, epoch, worst: bool = False) -> frozenset:
     """The activations that need their overflow-safe spelling in this epoch; ``worst``: all
     that have one (the longest formulas, for the limits)."""
     out = set()
-    for c in forward(book.run.steps):
+    for c in computes(book.run.steps, "loss"):
         if isinstance(c.op, Activate) and c.op.fn.name in ARRAY_SAFE and (worst or needs_safe(
                 c, book.run.value(epoch, _made(book, c.operands[0]).number, c.operands[0]))):
             out.add(c.result)
@@ -143,11 +144,17 @@ def _before(book, epoch: int) -> dict[str, np.ndarray]:
     return {n: book.run.value(epoch, book.first[n].number, n) for n in inputs(book.run.steps)}
 
 
+def loss_value(book, values: dict[str, np.ndarray]) -> float:
+    """The loss of the forward pass in numpy (the engine's), from ``values`` of X, y and the
+    parameters: the cached value of ``loss_formula``."""
+    return float(forward_values(book.run.steps, values, values["X"], until="loss")["loss"][0, 0])
+
+
 def after_value(book, epoch: int) -> float:
     trained = set(book.config.network.trained())
     values = {n: (book.run.value(epoch, book.last[n].number, n) if n in trained else v)
               for n, v in _before(book, epoch).items()}
-    return loss_value(book.run.steps, values)
+    return loss_value(book, values)
 
 
 def longest(book) -> list[tuple[int, str]]:
@@ -251,7 +258,7 @@ def _check(sheet, p: str, r: int) -> int:
     for sign in (1, -1):
         w = values[p].copy()
         w[i, j] = w[i, j] + sign * h
-        losses.append(loss_value(book.run.steps, {**values, p: w}))
+        losses.append(loss_value(book, {**values, p: w}))
     estimate = -(losses[0] - losses[1]) / (2 * h)
     top = max(abs(value), abs(estimate))
     relative = 0.0 if top == 0 else abs(value - estimate) / top
@@ -280,7 +287,7 @@ def _check(sheet, p: str, r: int) -> int:
 def _after(sheet) -> None:
     book, st, msg, epoch = sheet.book, sheet.styles, sheet.msg, sheet.epoch
     net = book.config.network
-    numbers = sorted({book.first[c.result].number for c in forward(book.run.steps)})
+    numbers = sorted({book.first[c.result].number for c in computes(book.run.steps, "loss")})
     r = sheet.lay.height
     sheet.wrap_text(r, LEFT, msg("check.after_words", first=numbers[0], last=numbers[-1],
                                  names=", ".join(net.trained())), "words")

@@ -132,14 +132,12 @@ def _check_map_formula(config, plan) -> None:
     """The Map sheet's longest formula, its output's (a softmax spells every class's sum over
     the hidden units' cells, (classes + 1)² times), with the longest references it can hold
     (its columns end before DZ, its rows before 99999)."""
-    import numpy as np
-
+    from ..formulas import unit
     from ..maps import layers
-    from .map_sheet import unit_formula
+    from ..terms import Ref, excel
 
-    dense, act = layers(plan.steps)[-1]
-    z = np.zeros((1, plan.shapes["output"][1]))
-    length = len(unit_formula(dense, act, 0, plan.shapes, z, lambda n, i, j: "$C$99999", lambda c: "DZ99999"))
+    term = unit(layers(plan.steps)[-1], 0, plan.shapes, lambda n, i, j: Ref("$C$99999"), lambda c: Ref("DZ99999"))
+    length = 1 + len(excel(term, None, None))
     if length > MAX_FORMULA:
         raise WorkbookError(f"a formula of the Map sheet's output would have about {length:,} characters, Excel "
                             f"allows {MAX_FORMULA:,}; use smaller layers or no map (workbook.map = [])")

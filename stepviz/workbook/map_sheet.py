@@ -17,15 +17,14 @@ The weights as pictures (data bars, the Overview's Network section) are in ``net
 """
 from __future__ import annotations
 
-from functools import reduce
-
 import numpy as np
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from ..display import shown
 from ..maps import (GRID, HIGH, LOW, MID, grids, layers, output_activation, parameters_after, plane, snapshots,
                     unit_title, value_range)
-from ..terms import Cell, Dot, Fn, Neg, Op2, excel
+from ..formulas import unit
+from ..terms import Ref, excel
 from . import printing
 from .inputs import has_inputs
 from .inputs import link as inputs_link
@@ -47,39 +46,6 @@ def has_map(book) -> bool:
 
 def sheet_name(book) -> str:
     return book.msg("sheets.map")
-
-
-# -- formulas -------------------------------------------------------------------------------
-def _substitute(t, f):
-    """The term with every cell replaced by ``f(cell)`` and every dot product written out."""
-    if isinstance(t, Cell):
-        return f(t)
-    if isinstance(t, Op2):
-        return Op2(t.op, _substitute(t.a, f), _substitute(t.b, f))
-    if isinstance(t, Neg):
-        return Neg(_substitute(t.a, f))
-    if isinstance(t, Fn):
-        return Fn(t.name, tuple(_substitute(a, f) for a in t.args))
-    if isinstance(t, Dot):  # a sum of products: its cells are not one range on this sheet
-        return reduce(lambda s, p: s + p, (_substitute(a, f) * _substitute(b, f) for a, b in zip(t.a, t.b)))
-    return t
-
-
-def unit_formula(dense, act, u: int, shapes: dict, z: np.ndarray, weight, previous) -> str:
-    """The formula of unit ``u`` of a layer at one point: ``act(a · w[:,u] + b[u])`` as the
-    step table spells it, ``previous(c)`` spelling the cell of the previous layer's unit c (an
-    input for the first layer), ``weight(name, i, j)`` a parameter's cell. ``z`` is the layer's
-    input (1×units) there, which picks the activation's overflow-safe form where needed."""
-    w = shapes[dense.operands[1]]
-    operand_shapes = [(1, w[0])] + [shapes[o] for o in dense.operands[1:]]
-    inner = lambda c: _substitute(dense.op.spell(0, c.c, operand_shapes), lambda c: c)  # noqa: E731
-    outer = act.op.cell_term(0, u, [z.shape], [z])  # softmax: reads every unit c of the row
-    t = _substitute(outer, inner)
-
-    def addr(c: Cell) -> str:
-        return previous(c.c) if c.k == 0 else weight(dense.operands[c.k], c.r, c.c)
-
-    return "=" + excel(t, addr, None)
 
 
 class MapSheet:
@@ -190,25 +156,22 @@ class MapSheet:
         maps = [(L, u) for L in order for u in range(values[self.layers[L][1].result].shape[2])]
         top = r + 1
         corner = {m: (top + BAND * (k // PER_ROW), FIRST_MAP + SPAN * (k % PER_ROW)) for k, m in enumerate(maps)}
-        weight = lambda name, i, j: where[(name, i, j)]  # noqa: E731
+        weight = lambda name, i, j: Ref(where[(name, i, j)])  # noqa: E731
         for (L, u), (mr, mc) in corner.items():
-            dense, act = self.layers[L]
+            act = self.layers[L][1]
             grid = values[act.result][:, :, u]
-            z = values[dense.result]
             self.axes(mr, mc, self._caption(act.result, u, values[act.result].shape[2]))
-            templates = {}
+            # one formula for the whole map (overflow-safe), the previous layer's cells as {0}, {1}, ...
+            template = "=" + excel(unit(self.layers[L], u, self.run.shapes, weight, lambda c: Ref("{%d}" % c)),
+                                   None, None)
             for i in range(GRID):
                 for j in range(GRID):
-                    form = act.op.form(0, u, [z[i, j][None, :]])
-                    if form not in templates:  # the previous layer's cells as {0}, {1}, ...
-                        templates[form] = unit_formula(dense, act, u, self.run.shapes, z[i, j][None, :], weight,
-                                                       lambda c: "{%d}" % c)
                     if L == 0:
                         prev = [self.input_cell(c, mr, mc, i, j, means) for c in range(self.cfg.X.shape[1])]
                     else:  # the same point on each map of the previous layer
                         prev = [xl_rowcol_to_cell(corner[(L - 1, c)][0] + 2 + i, corner[(L - 1, c)][1] + 1 + j)
                                 for c in range(values[self.layers[L - 1][1].result].shape[2])]
-                    self.cells.put(mr + 2 + i, mc + 1 + j, "formula", templates[form].format(*prev),
+                    self.cells.put(mr + 2 + i, mc + 1 + j, "formula", template.format(*prev),
                                    self.mark(act.result, u, i, j), float(grid[i, j]))
             self.colour(mr, mc, act, grid)
         bands = -(-len(maps) // PER_ROW)
