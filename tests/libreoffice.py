@@ -15,6 +15,20 @@ PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
 </oor:items>
 """
+# LibreOffice 7.4's multi-threaded calculation of formula groups miscomputes long columns of
+# the Training sheet of a mini-batch network (a cell becomes #VALUE!, see docs/learner.md);
+# with this item LibreOffice calculates on one thread, as Tools ▸ Options ▸ Calc ▸ Calculate
+# ▸ "Enable multi-threaded calculation" unticked does.
+THREADS_OFF = ('<item oor:path="/org.openoffice.Office.Calc/Formula/Calculation">'
+               '<prop oor:name="UseThreadedCalculationForFormulaGroups" oor:op="fuse"><value>false</value></prop></item>\n')
+
+
+def _profile(workdir: Path, threaded: bool) -> Path:
+    profile = workdir / ("profile" if threaded else "profile-one-thread")
+    (profile / "user").mkdir(parents=True, exist_ok=True)
+    text = PROFILE if threaded else PROFILE.replace("</oor:items>", THREADS_OFF + "</oor:items>")
+    (profile / "user" / "registrymodifications.xcu").write_text(text)
+    return profile
 
 
 def soffice() -> str:
@@ -27,12 +41,11 @@ def soffice() -> str:
     return path
 
 
-def recalculate(files: list[Path], workdir: Path) -> list[Path]:
-    """Open each file in LibreOffice, recalculate everything, save as xlsx; one soffice start."""
-    profile = workdir / "profile"
-    (profile / "user").mkdir(parents=True, exist_ok=True)
-    (profile / "user" / "registrymodifications.xcu").write_text(PROFILE)
-    out = workdir / "recalculated"
+def recalculate(files: list[Path], workdir: Path, threaded: bool = True) -> list[Path]:
+    """Open each file in LibreOffice, recalculate everything, save as xlsx; one soffice start.
+    ``threaded=False``: with multi-threaded calculation off (``THREADS_OFF``)."""
+    profile = _profile(workdir, threaded)
+    out = workdir / ("recalculated" if threaded else "recalculated-one-thread")
     out.mkdir(exist_ok=True)
     result = subprocess.run(
         [soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--invisible",
@@ -51,9 +64,7 @@ def convert(files: list[Path], workdir: Path, to: str) -> list[Path]:
     """Open each file in LibreOffice, recalculate everything, and save it as ``to`` (xlsx,
     html, or pdf: printed as the workbook's page setup says), in one soffice start."""
     filters = {"xlsx": "xlsx:Calc MS Excel 2007 XML", "html": "html", "pdf": "pdf:calc_pdf_Export"}
-    profile = workdir / "profile"
-    (profile / "user").mkdir(parents=True, exist_ok=True)
-    (profile / "user" / "registrymodifications.xcu").write_text(PROFILE)
+    profile = _profile(workdir, True)
     out = workdir / f"recalculated-{to}"
     out.mkdir(exist_ok=True)
     result = subprocess.run(
