@@ -27,9 +27,10 @@ class TrainingError(StepvizError):
 
 
 def _drawing(module: str, name: str):
-    """A picture-drawing function of a module above the engine (stepviz.notebook, stepviz.maps),
-    found by name when a picture is asked for, as pandas finds its plotting backend: the engine
-    imports no sheet or picture module, and those modules may import the engine."""
+    """A function of a module above the engine (a picture: stepviz.notebook, stepviz.maps; the
+    Training sheet's count of live rows), found by name when it is asked for, as pandas finds
+    its plotting backend: the engine imports no sheet or picture module, and those modules may
+    import the engine."""
     from importlib import import_module
 
     return getattr(import_module(f"{__package__}.{module}"), name)
@@ -144,7 +145,7 @@ class Run:
         names, data = self.history_table()
         return pd.DataFrame(data, columns=names).astype({"epoch": "int64"})
 
-    def training_rows(self) -> int:
+    def live_updates(self) -> int:
         """How many updates the Training sheet writes as live formulas (its own choice, found
         by name as the pictures are: the engine imports no sheet); every update when the
         workbook has no Training sheet."""
@@ -166,13 +167,14 @@ class Run:
         starts from and the values the row keeps (``output[1,1]``...); then, when only the
         first updates are live, the start of the next update and the recorded epochs' loss and
         parameters; last the row ``"after"``, the parameters after training. Cells the sheet
-        leaves empty are NaN. Computed by replaying the live updates (about the time of
-        training them again)."""
+        leaves empty are NaN; without a Training sheet (live_epochs = 0, an exercise), every
+        update. Computed by replaying the live updates (about the time of training them again,
+        and one copy of an update's values per row)."""
         import pandas as pd
 
         from .table import AFTER, header, label
 
-        cfg, live = self.config, self.training_rows()
+        cfg, live = self.config, self.live_updates()
         keys, V, _ = training_values(cfg, live)
         labels = [cfg.label(u + 1) for u in range(live)]
         if live < cfg.epochs * cfg.batches:  # values from training: the recorded epochs, then after training
