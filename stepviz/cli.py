@@ -153,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                           epilog=SHOW_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     show.add_argument("file", metavar="FILE.xlsx", help="a workbook written by stepviz")
     show.add_argument("--step", type=int, required=True, help="step number (see the Overview)")
-    show.add_argument("--epoch", type=int, help="a detailed epoch (default: the first)")
+    show.add_argument("--epoch", type=_epoch_name, help="an epoch (default: the first detailed); with "
+                      "mini-batches an update, 3.2 (epoch 3, batch 2); one without step sheets prints its "
+                      "row of the Training sheet")
     show.add_argument("--name", help="only this matrix, e.g. d_output")
     show.add_argument("--decimals", type=_whole(0, 17), default=6, help="decimals shown, 0 to 17 (default 6)")
 
@@ -223,6 +225,13 @@ def _whole(low: int, high: int):
             raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {text!r}")
         return value
     return parse
+
+
+def _epoch_name(text: str) -> str:
+    """An epoch (3) or an update (3.2: epoch 3, batch 2), as the sheets name them."""
+    if not re.fullmatch(r"\d{1,9}(\.\d{1,9})?", text):
+        raise argparse.ArgumentTypeError(f"expected an epoch (3) or an update (3.2), got {text!r}")
+    return ".".join(str(int(part)) for part in text.split("."))
 
 
 def _tolerance(text: str) -> float:
@@ -408,17 +417,22 @@ def cmd_presets(args) -> int:
 
 def cmd_show(args) -> int:
     from .analysis import matrix
-    from .reader import read_trace, step_sheet
+    from .reader import _batches, _label, properties, read_trace, step_sheet
+    from .table import AFTER, label
 
     trace = read_trace(args.file)
-    epochs = sorted(trace.epoch.unique())
-    epoch = epochs[0] if args.epoch is None else args.epoch
-    if epoch not in epochs:
-        row = _training_row(args.file, epoch)
-        if row is None:
-            raise StepvizError(f"epoch {epoch} is not detailed in {args.file}; detailed epochs: "
-                               f"{', '.join(map(str, epochs))}")
-        return _show_training_row(args, epoch, row)
+    props = properties(args.file)
+    batches = _batches(args.file, props.get("batches", 1))
+    updates = sorted(trace.epoch.unique())  # the Trace counts updates over the run
+    name = _label(updates[0], batches) if args.epoch is None else args.epoch
+    epoch = _update_of(name, batches)
+    if epoch not in updates:
+        table = _training_table(args.file, props)
+        at = table[table.epoch == label(name)] if table is not None else ()
+        if not len(at):
+            rows = [] if table is None else [e for e in table.epoch if e != AFTER]
+            raise StepvizError(_no_epoch(args.file, name, batches, [_label(u, batches) for u in updates], rows))
+        return _show_training_row(args, name, at.iloc[0])
     at = trace[(trace.epoch == epoch) & (trace.step == args.step)]
     if at.empty:
         raise StepvizError(f"no step {args.step} in {args.file}; steps are 1 to {trace.step.max()}")
@@ -438,32 +452,75 @@ def cmd_show(args) -> int:
     return 0
 
 
-def _training_row(path, epoch: int):
-    """Epoch ``epoch``'s row of the workbook's Training sheet (no mini-batches), or None."""
-    import pandas as pd
+def _update_of(name: str, batches: int) -> int | None:
+    """The update (counted over the run, as the Trace counts) an --epoch names: epoch E without
+    mini-batches, E.B with them; None when the name is not an update of the workbook."""
+    parts = [int(p) for p in name.split(".")]
+    if len(parts) != (1 if batches == 1 else 2) or not all(parts) or parts[-1] > batches:
+        return None
+    return parts[0] if batches == 1 else (parts[0] - 1) * batches + parts[1]
 
-    from .reader import NotAWorkbookError, properties, read_training
 
-    if "training_sheet" not in properties(path) or "batches" in properties(path):
+def _no_epoch(path, name: str, batches: int, detailed: list[str], rows: list) -> str:
+    """The one-line error for an --epoch that has neither step sheets nor a Training row
+    (``rows``: the Training sheet's row labels, [] without one)."""
+    parts = [int(p) for p in name.split(".")]
+    ours = [r for r in rows if str(r).startswith(f"{name}.")]
+    if batches > 1 and len(parts) == 1 and ours:
+        return (f"{path} trains in {batches} mini-batches an epoch: epoch {name} is the updates {name}.1 to "
+                f"{name}.{batches}; ask for one, e.g. --epoch {ours[min(1, len(ours) - 1)]}")
+    if batches == 1 and len(parts) == 2:
+        return f"{path} has no mini-batches: ask for a whole epoch, e.g. --epoch {parts[0]}"
+    if batches > 1 and len(parts) == 2 and not 1 <= parts[1] <= batches:
+        return f"an epoch of {path} has {batches} batches: ask for {parts[0]}.1 to {parts[0]}.{batches}"
+    what, kind = "update" if len(parts) == 2 else "epoch", "update" if batches > 1 else "epoch"
+    where = f"; the Training sheet has rows {_spans(rows, batches)}" if rows else ""
+    return f"{what} {name} is not detailed in {path}; detailed {kind}s: {_spans(detailed, batches)}{where}"
+
+
+def _spans(labels: list, batches: int) -> str:
+    """Row labels in short: runs of consecutive epochs (updates) as "1 to 62", at most six parts."""
+    def update(x):
+        e, _, b = str(x).partition(".")
+        return (int(e) - 1) * batches + (int(b) if b else 1)  # a whole epoch: its start
+
+    runs: list[list] = []
+    for x in labels:
+        if runs and update(x) == update(runs[-1][-1]) + 1:
+            runs[-1][1:] = [x]
+        else:
+            runs.append([x])
+    parts = [" to ".join(map(str, r)) for r in runs]
+    return ", ".join(parts if len(parts) <= 6 else [*parts[:3], "…", *parts[-2:]])
+
+
+def _training_table(path, props: dict):
+    """The workbook's Training table (stepviz.read_training), or None without one."""
+    from .reader import NotAWorkbookError, read_training
+
+    if "training_sheet" not in props:
         return None
     try:
-        df = read_training(path)
+        return read_training(path)
     except NotAWorkbookError:
         return None
-    at = df[pd.to_numeric(df.epoch, errors="coerce") == epoch]
-    return None if at.empty else at.iloc[0]
 
 
-def _show_training_row(args, epoch: int, row) -> int:
-    """The values the Training sheet holds for an epoch that has no step sheets: its loss, the
-    parameters and state it started from and the values its row keeps, as matrices."""
+def _show_training_row(args, name: str, row) -> int:
+    """The values the Training sheet holds for an epoch (an update) that has no step sheets:
+    its loss, the parameters and state it started from and the values its row keeps, as
+    matrices."""
     import numpy as np
     import pandas as pd
 
     from .display import plain
 
-    print(f"epoch {epoch} from the Training sheet (no step sheets: --step is not used); "
-          "parameters as the epoch started")
+    if "." in name:
+        e, b = name.split(".")
+        what, kind = f"update {name} (epoch {e}, batch {b}; the loss is its batch's)", "update"
+    else:
+        what, kind = f"epoch {name}", "epoch"
+    print(f"{what} from the Training sheet (no step sheets: --step is not used); parameters as the {kind} started")
     groups: dict[str, dict] = {}
     for col, v in row.items():
         m = re.fullmatch(r"(.+)\[(\d+),(\d+)\]", str(col))

@@ -27,9 +27,10 @@ class TrainingError(StepvizError):
 
 
 def _drawing(module: str, name: str):
-    """A picture-drawing function of a module above the engine (stepviz.notebook, stepviz.maps),
-    found by name when a picture is asked for, as pandas finds its plotting backend: the engine
-    imports no sheet or picture module, and those modules may import the engine."""
+    """A function of a module above the engine (a picture: stepviz.notebook, stepviz.maps; the
+    Training sheet's count of live rows), found by name when it is asked for, as pandas finds
+    its plotting backend: the engine imports no sheet or picture module, and those modules may
+    import the engine."""
     from importlib import import_module
 
     return getattr(import_module(f"{__package__}.{module}"), name)
@@ -143,6 +144,59 @@ class Run:
 
         names, data = self.history_table()
         return pd.DataFrame(data, columns=names).astype({"epoch": "int64"})
+
+    def live_updates(self) -> int:
+        """How many updates the Training sheet writes as live formulas (its own choice, found
+        by name as the pictures are: the engine imports no sheet); every update when the
+        workbook has no Training sheet."""
+        live = _drawing("workbook.training_sheet", "live_updates")(self.config)
+        return live or self.config.epochs * self.config.batches
+
+    def later_epochs(self, live: int) -> list[int]:
+        """The recorded epochs (indices into the history) the Training sheet gives as values
+        after ``live`` live updates: those after the start of the next update's epoch."""
+        if live == self.config.epochs * self.config.batches:
+            return []
+        done = live // self.config.batches  # whole epochs whose rows are live
+        return [k for k, e in enumerate(self.history_epochs) if e > done + 1]
+
+    def training(self) -> "pd.DataFrame":
+        """The Training sheet's table, as ``stepviz.read_training`` reads it from the workbook
+        written from this run: one row per update, labelled by its epoch (with mini-batches
+        its update, ``"1.2"``), with the loss, the parameters and optimizer's state the update
+        starts from and the values the row keeps (``output[1,1]``...); then, when only the
+        first updates are live, the start of the next update and the recorded epochs' loss and
+        parameters; last the row ``"after"``, the parameters after training. Cells the sheet
+        leaves empty are NaN; without a Training sheet (live_epochs = 0, an exercise), every
+        update. Computed by replaying the live updates (about the time of training them again,
+        and one copy of an update's values per row)."""
+        import pandas as pd
+
+        from .table import AFTER, header, label
+
+        cfg, live = self.config, self.live_updates()
+        keys, V, _ = training_values(cfg, live)
+        labels = [cfg.label(u + 1) for u in range(live)]
+        if live < cfg.epochs * cfg.batches:  # values from training: the recorded epochs, then after training
+            col = {key: k for k, key in enumerate(keys)}
+            later = self.later_epochs(live)
+            rows = np.full((len(later) + 1, len(keys)), np.nan)
+
+            def put(r, params):
+                for p, a in params.items():
+                    for (i, j), v in np.ndenumerate(a):
+                        rows[r, col[(p, i, j)]] = v
+
+            labels.append(cfg.label(live + 1))
+            for r, k in enumerate(later):
+                labels.append(self.history_epochs[k])
+                rows[r, col[("loss", 0, 0)]] = self.history_loss[k]
+                put(r, {p: a[k] for p, a in self.history_params.items()})
+            put(-1, self.params)
+            V = np.vstack([V, rows])
+        df = pd.DataFrame(V, columns=[header(*key) for key in keys])
+        df.insert(0, "epoch", pd.Series([label(x) for x in (*labels, AFTER)], dtype=object))
+        return df
 
     def frame(self) -> "pd.DataFrame":
         """The long table of every recorded value: epoch, step, name, row, col, value."""
@@ -473,6 +527,35 @@ def replay(config: Config, updates: int) -> Replay:
                 prog.start[...] = prog.end
                 u += 1
     return Replay(rows, frozenset(carried), records)
+
+
+def training_values(config: Config, live: int) -> tuple[list, np.ndarray, "Replay"]:
+    """(columns, values, replay) of the Training sheet's live rows (stepviz.table.columns): row u
+    (0-based, u < live) is update u + 1 as the engine computes it (its start values, loss and
+    kept values), row ``live`` the parameters and state the last live update leaves (Adam's t
+    counted on); NaN where a row has no cell (a shorter batch's missing samples, the values
+    of the row after the last update)."""
+    from .table import columns
+
+    net = config.network
+    shapes = net.shapes(config.batch)
+    keys = columns(net, shapes)
+    rp = replay(config, live)
+    V = np.full((live + 1, len(keys)), np.nan)
+    starts = {}
+    for k, (name, _, _) in enumerate(keys):
+        starts.setdefault(name, k)
+    for u in range(live + 1):
+        last = u == live
+        for name, k0 in starts.items():
+            if last and name not in rp.carried:
+                continue
+            a = rp.value(u - 1 if last else u, name, updated=last)
+            rows, cols = shapes[name]
+            V[u, k0:k0 + rows * cols].reshape(rows, cols)[:a.shape[0]] = a  # a shorter batch: its rows only
+    if "t" in starts:  # Adam's counter is a row's update number: the row after the last counts on
+        V[live, starts["t"]] = V[live - 1, starts["t"]] + 1
+    return keys, V, rp
 
 
 def _non_finite(epoch, steps, buf, loss, config) -> str:

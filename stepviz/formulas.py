@@ -32,7 +32,8 @@ import numpy as np
 from xlsxwriter.utility import xl_col_to_name
 
 from .ops import Activate, Given
-from .terms import I, J, Cell, Dot, Fn, Neg, Num, Op2, Ref, Term, Total, excel, expanded, fn, pattern
+from .table import columns, header, kept
+from .terms import I, J, Cell, Dot, Fn, Neg, Num, Op2, Ref, Term, Total, excel, expanded, fn
 
 # Overflow-safe spellings for a formula computed far from the values it was written with (an
 # edited lr): the sigmoid reads its input once and EXP never overflows (exp(709) is about the
@@ -87,23 +88,6 @@ def spell(compute, i: int, j: int, shapes: dict, operand: Callable[[str, int, in
     return substitute(t, cell)
 
 
-def kept(net, shapes: dict) -> tuple[str, ...]:
-    """The computed values a Training row keeps as cells, in step order: the loss, the
-    output, and every value an op reads other than one cell at a time."""
-    out = {"loss", "output"}
-    skip = {"X", "y", *net.parameters(), *net.state(), *net.constants()}
-    for step in net.steps():
-        for c in step.computes:
-            if isinstance(c.op, Given):
-                continue
-            single = shapes[c.result] == (1, 1)
-            pats = pattern(c.op.spell(I, J, c.op.shown([shapes[o] for o in c.operands])))
-            for k, name in enumerate(c.operands):
-                if name not in skip and not single and pats[k].cells != ((I, J),):
-                    out.add(name)
-    return tuple(n for n in net.names() if n in out)
-
-
 @dataclass
 class Column:
     """A column of the Training sheet: cell (i, j) of ``name``; ``template`` its formula
@@ -119,7 +103,7 @@ class Column:
 
     @property
     def header(self) -> str:
-        return f"{self.name}[{self.i + 1},{self.j + 1}]" if self.name not in ("loss",) else self.name
+        return header(self.name, self.i, self.j)
 
 
 class Row:
@@ -136,8 +120,7 @@ class Row:
         self.net, self.shapes = net, shapes
         self.kept = kept(net, shapes)
         carried = (*net.parameters(), *net.state())
-        names = ["loss", *carried, *(n for n in self.kept if n != "loss")]
-        self.columns = [Column(n, i, j) for n in names for i in range(shapes[n][0]) for j in range(shapes[n][1])]
+        self.columns = [Column(*key) for key in columns(net, shapes)]  # stepviz.table: shared with the engine
         self.col = {(c.name, c.i, c.j): first + k for k, c in enumerate(self.columns)}
         self.constant, self.data = constant, data
         self.carried = set(carried)

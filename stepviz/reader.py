@@ -172,14 +172,19 @@ def read_history(path, *, engine: str | None = None) -> pd.DataFrame:
 
 
 def read_training(path, *, engine: str | None = None) -> pd.DataFrame:
-    """The Training sheet's table: one row per update (epoch), columns epoch, loss, then each
-    parameter's, the optimizer's state's and the kept values' ``name[i,j]`` as on the step
-    sheets, whatever the workbook's language; the values are what the file holds (after a
-    recalculation in a spreadsheet: that training's). Its last row, the parameters after
-    training, has the epoch "after" in the workbook's language."""
+    """The Training sheet's table: one row per update, labelled by its epoch (an int; with
+    mini-batches its update, ``"1.2"``), columns epoch, loss, then each parameter's, the
+    optimizer's state's and the kept values' ``name[i,j]`` as on the step sheets, whatever the
+    workbook's language; its last row, the parameters after training, is labelled
+    ``"after"``. The values are floats, what the file holds (an error value: NaN) (after a recalculation in a spreadsheet:
+    that training's); the same table as ``Run.training()`` of the run it was written from
+    (stepviz.table declares both)."""
+    from .table import label
+    from .text import Messages, languages
     from .workbook.training_sheet import HEADER
 
-    sheet = properties(path).get("training_sheet")
+    props = properties(path)
+    sheet = props.get("training_sheet")
     if not sheet or len(sheet) > 31:
         raise NotAWorkbookError(f"{path}: no Training sheet (written with workbook.live_epochs = 0, or by an "
                                 "older stepviz)")
@@ -188,7 +193,11 @@ def read_training(path, *, engine: str | None = None) -> pd.DataFrame:
     end = next((k for k, c in enumerate(names) if c.startswith("Unnamed")), len(names))  # the data block follows a gap
     df = df.iloc[:, :end]
     df.columns = ["epoch", "loss", *names[2:end]]
-    return df
+    df = df[df.epoch.notna()].reset_index(drop=True)  # the data block may run below the table
+    lang = props.get("lang", "en")
+    after = Messages(lang if lang in languages() else "en")("training.after")
+    values = df.iloc[:, 1:].apply(pd.to_numeric, errors="coerce").astype("float64")  # an error value: NaN
+    return pd.concat([pd.Series([label(v, after) for v in df.epoch], name="epoch", dtype=object), values], axis=1)
 
 
 def properties(path) -> dict[str, str]:

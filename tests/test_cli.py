@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import stepviz
@@ -150,3 +151,55 @@ def test_progress_bar_on_a_terminal_only_and_quiet_silences_it(tmp_path):
     assert rc == 0 and err == "" and out == "long.xlsx\n"
     piped = stepviz_cli("run", "--epochs", "150000", "-o", "long.xlsx", cwd=tmp_path)
     assert piped.stderr == ""  # not a terminal: no bar
+
+
+# -- show --epoch: a step sheet, or the Training sheet's row ------------------------------------
+@pytest.fixture(scope="module")
+def training_books(tmp_path_factory):
+    d = tmp_path_factory.mktemp("show")
+    runs = {"plain": stepviz.train("seed-mlp", epochs=20),
+            "batches": stepviz.train("iris", epochs=4, live_epochs=2, history_every=3)}
+    for name, run in runs.items():
+        stepviz.write_workbook(run, d / f"{name}.xlsx")
+    return d, runs
+
+
+def shown_matrix(out: str, name: str):
+    """The numbers of matrix ``name`` as show prints them (row labels dropped)."""
+    block = out.split(f"\n{name}  (")[1].split("\n\n")[0].splitlines()[2:]
+    return [[float(v) for v in line.split()[1:]] for line in block]
+
+
+@pytest.mark.parametrize("book,epoch,name", [("plain", "7", "wout"), ("batches", "2.3", "bout"),
+                                             ("batches", "3.1", "wout"),  # the start of the first update not live
+                                             ("batches", "4", "bout")])  # a recorded epoch's values
+def test_show_prints_any_training_row(training_books, book, epoch, name):
+    d, runs = training_books
+    r = stepviz_cli("show", f"{book}.xlsx", "--step", "3", "--epoch", epoch, "--name", name, "--decimals", "15", cwd=d)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(("update " if "." in epoch else "epoch ") + epoch)
+    table = runs[book].training()
+    row = table[table.epoch == (epoch if "." in epoch else int(epoch))].iloc[0]
+    want = runs[book].params[name]
+    got = shown_matrix(r.stdout, name)
+    np.testing.assert_allclose(got, [[row[f"{name}[{i + 1},{j + 1}]"] for j in range(want.shape[1])]
+                                     for i in range(want.shape[0])], rtol=1e-13)
+
+
+@pytest.mark.parametrize("book,epoch,message", [
+    ("batches", "2", "batches.xlsx trains in 10 mini-batches an epoch: epoch 2 is the updates 2.1 to 2.10; "
+                     "ask for one, e.g. --epoch 2.2"),
+    ("batches", "2.11", "an epoch of batches.xlsx has 10 batches: ask for 2.1 to 2.10"),
+    ("batches", "3.2", "update 3.2 is not detailed in batches.xlsx; detailed updates: 1.1 to 1.2, 4.9; "
+                       "the Training sheet has rows 1.1 to 3.1, 4"),
+    ("batches", "9", "epoch 9 is not detailed in batches.xlsx"),
+    ("plain", "21", "epoch 21 is not detailed in plain.xlsx; detailed epochs: 1; the Training sheet has rows 1 to 20"),
+    ("plain", "0", "epoch 0 is not detailed in plain.xlsx"),
+    ("plain", "3.2", "plain.xlsx has no mini-batches: ask for a whole epoch, e.g. --epoch 3"),
+    ("plain", "-3", "expected an epoch (3) or an update (3.2), got '-3'"),
+    ("plain", "after", "expected an epoch (3) or an update (3.2), got 'after'"),
+])
+def test_show_an_epoch_without_a_row_is_one_line_exit_2(training_books, book, epoch, message):
+    r = stepviz_cli("show", f"{book}.xlsx", "--step", "3", f"--epoch={epoch}", cwd=training_books[0])
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr

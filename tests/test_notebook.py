@@ -238,3 +238,16 @@ def test_the_example_notebook_runs(tmp_path, monkeypatch):
     views = [s for s in shown if 'class="stepviz-step"' in s]
     assert len(views) == 2 and all(f"#{YELLOW}" in v and f"#{ORANGE}" in v for v in views)
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+
+
+# -- the pandas tables are the workbook's ------------------------------------------------------
+@pytest.mark.parametrize("name", PRESETS)
+def test_history_and_training_are_what_the_workbook_holds(preset_books, name):
+    """``Run.history()`` is ``read_history`` of the workbook written from the run, and
+    ``Run.training()`` its ``read_training`` (the engine's numbers, the sheet's rows and columns)."""
+    import pandas as pd
+
+    run, path = preset_books[name]
+    pd.testing.assert_frame_equal(run.history(), stepviz.read_history(path), rtol=1e-12, atol=1e-300)
+    if not run.config.exercise and run.config.live_epochs != 0:
+        pd.testing.assert_frame_equal(run.training(), stepviz.read_training(path), rtol=1e-12, atol=1e-300)

@@ -132,6 +132,48 @@ def test_the_first_row_links_to_step_2_and_every_row_reads_lr_on_the_overview(bo
     assert ws.cell(first, 1).hyperlink is not None  # epoch 1's row opens its detailed sheets
 
 
+# -- Run.training() is the table read_training reads -------------------------------------------
+def assert_same_table(got, want, rtol):
+    """The same columns and row labels, empty cells (NaN) in the same places, and each value
+    within ``rtol`` of ``want``'s (a value near 0, a difference of larger ones: of its column's
+    largest, as the engine's and a spreadsheet's rounding differ there)."""
+    assert list(got.columns) == list(want.columns)
+    assert got.epoch.tolist() == want.epoch.tolist()
+    a, b = got.iloc[:, 1:].to_numpy(float), want.iloc[:, 1:].to_numpy(float)
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    scale = np.nanmax(np.abs(b), axis=0, initial=0.0)
+    bad = np.abs(a - b) > rtol * np.maximum(np.abs(b), 1e-6 * scale)
+    assert not bad.any(), [(want.epoch[r], want.columns[c + 1], a[r, c], b[r, c]) for r, c in np.argwhere(bad)[:5]]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_run_training_is_read_training_of_its_workbook(books, name):
+    run, path = books[name]
+    got, read = run.training(), stepviz.read_training(path)
+    assert_same_table(got, read, rtol=1e-12)
+    assert got.epoch.iloc[-1] == AFTER and len(got) == run.config.epochs * run.config.batches + 1
+    nb = run.config.batches
+    assert got.epoch.tolist()[:-1] == [u if nb == 1 else run.label(u) for u in range(1, len(got))]
+
+
+@pytest.mark.parametrize("source,kw", [
+    ("seed-mlp", dict(epochs=30, live_epochs=10, history_every=4)),  # live, the next start, recorded epochs
+    ("iris", dict(epochs=6, live_epochs=2, history_every=2)),  # the same with mini-batches
+    ("seed-mlp", dict(epochs=6, lang="de")),  # "danach" is read as "after"
+])
+def test_run_training_of_a_partly_live_or_translated_sheet(tmp_path, source, kw):
+    run = stepviz.train(source, **kw)
+    read = stepviz.read_training(stepviz.write_workbook(run, tmp_path / "w.xlsx"))
+    got = run.training()
+    assert_same_table(got, read, rtol=1e-12)
+    if run.config.live_epochs:
+        later = run.history_epochs[run.history_epochs > run.config.live_epochs + 1]
+        assert got.epoch.tolist()[-len(later) - 1:] == [*later, AFTER]
+        assert got.loss.iloc[-len(later) - 1:-1].tolist() == run.history_loss[-len(later):].tolist()
+    for p, a in run.params.items():  # the after row
+        assert got.filter(like=f"{p}[").iloc[-1].tolist() == a.ravel().tolist()
+
+
 # -- live_epochs -------------------------------------------------------------------------------
 def test_later_rows_are_values_from_training_and_the_sheet_and_overview_say_so(tmp_path):
     run = stepviz.train("seed-mlp", epochs=300, live_epochs=100)
@@ -250,12 +292,15 @@ def test_libreoffice_follows_an_lr_edit_through_the_whole_training(full, tmp_pat
     # the History's table, which its chart plots
     history = sheet_rows(seed_again, "Training history")[19:]
     np.testing.assert_allclose([r[1] for r in history], want.history_loss, rtol=1e-9)
+    # the whole sheet, read in pandas, is the engine's training with lr 0.5
+    assert_same_table(stepviz.read_training(seed_again), want.training(), rtol=1e-9)
     # xor: the Map after training is a forward pass of the parameters training with lr 2 gives
     want = stepviz.train("xor", lr=2.0)
     cols, rows = table(xor_again)
     after = next(r for r in rows if r[0] == AFTER)
     for p, a in params_of(cols, after, want).items():
         np.testing.assert_allclose(a, want.params[p], rtol=1e-9)
+    assert_same_table(stepviz.read_training(xor_again), want.training(), rtol=1e-9)
     from stepviz.maps import grids
 
     grid = grids(want, want.params, _plane(want))["output"][:, :, 0]

@@ -4,7 +4,7 @@ Each row is one update of the step table (stepviz.formulas.Row): the parameters 
 optimizer's state it starts from, its loss, output and the values its formulas share; the
 updated parameters are the next row's start values. The first row starts from step 2 of
 the first detailed epoch (links) and every row reads lr on the Overview, so an edit there
-recomputes the whole training. Its cached values are the engine's (stepviz.engine.replay).
+recomputes the whole training. Its cached values are the engine's (stepviz.engine.training_values).
 
 A run too large for a live sheet (``live_epochs``: at most LIVE_CELLS formula cells by
 default) has its first updates live; later rows hold values from training, one per
@@ -155,10 +155,7 @@ class Plan:
     @cached_property
     def value_epochs(self) -> list[int]:
         """The recorded epochs written as values after the live rows (index into History)."""
-        run = self.book.run
-        done = self.live // self.config.batches  # whole epochs whose rows are live
-        # the row after the live ones holds the start of the next update (epoch done + 1)
-        return [k for k, e in enumerate(run.history_epochs) if e > done + 1] if not self.all_live else []
+        return self.book.run.later_epochs(self.live)
 
     @property
     def after(self) -> int:
@@ -224,11 +221,10 @@ def _remap(template: str, own: bool, n_slots: int) -> str:
 
 
 def write_training(book, ws) -> None:
-    from ..engine import replay
+    from ..engine import training_values
 
     plan, cfg, run, msg, st = book.training, book.config, book.run, book.msg, book.styles
     row, live, nb = plan.row, plan.live, cfg.batches
-    rp = replay(cfg, live)
     columns = row.columns
     net = cfg.network
     full = {(c.name, c.i, c.j): c for c in row.build()}
@@ -236,26 +232,7 @@ def write_training(book, ws) -> None:
     if len(cfg.X) % cfg.batch and nb > 1:
         short = {(c.name, c.i, c.j): c for c in row.build(net.shapes(len(cfg.X) - (nb - 1) * cfg.batch))}
 
-    # cached values: the engine's, per live row and column (NaN: no cell)
-    V = np.full((live + 1, len(columns)), np.nan)
-    starts, k = {}, 0
-    for c in columns:
-        starts.setdefault(c.name, k)
-        k += 1
-    size = {n: net.shapes(cfg.batch)[n] for n in starts}
-    for u in range(live + 1):
-        last = u == live
-        for name, k0 in starts.items():
-            if last and name not in row.carried:
-                continue
-            a = rp.value(u - 1 if last else u, name, updated=last)
-            if a.shape == size[name]:
-                V[u, k0:k0 + a.size] = a.ravel()
-            else:  # a shorter batch: its rows only
-                V[u, k0:k0 + size[name][0] * size[name][1]].reshape(size[name])[:a.shape[0]] = a
-
-    if "t" in starts:  # Adam's counter is a row's update number: the row after the last counts on
-        V[live, starts["t"]] = V[live - 1, starts["t"]] + 1
+    _, V, rp = training_values(cfg, live)  # cached values: the engine's, per live row and column (NaN: no cell)
     fmts = []
     for k, c in enumerate(columns):
         col = V[:, k]
