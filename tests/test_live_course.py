@@ -15,6 +15,9 @@ from test_map import MOONS, expected, maps_of, sections, with_units
 from test_training import lr_cell, set_cell, sheet_rows
 
 XOR = dict(loss="bce", epochs=300)  # a sigmoid output with binary cross-entropy: a classifier
+XOR_DATA = {"X": [[0, 0], [0, 1], [1, 0], [1, 1]]}
+TWO = {"data": dict(XOR_DATA, y=[[0, 1], [1, 1], [1, 0], [0, 0]]), "network": {"hidden": [3]},
+       "training": {"epochs": 40, "lr": 1.0}}  # two 0/1 targets per sample, not one class: each output's side
 MOONS_SOFTMAX = {"data": {"csv": str(MOONS), "target": ["class"], "classes": True},
                  "network": {"hidden": [4], "output": "softmax", "loss": "ce"},
                  "training": {"epochs": 30, "lr": 0.05}}
@@ -34,15 +37,19 @@ def accuracy(path):
 
 
 def right(run):
+    """Per sample: one-hot targets, the largest output is the target's class; else every output
+    on its target's side of 0.5."""
     y, out = run.config.y, run.output
-    return (out.argmax(1) == y.argmax(1)) if y.shape[1] > 1 else ((out >= 0.5) == (y >= 0.5)).ravel()
+    if y.shape[1] > 1 and (y.sum(axis=1) == 1).all():
+        return out.argmax(1) == y.argmax(1)
+    return np.array([all((o >= 0.5) == (t == 1) for o, t in zip(orow, trow)) for orow, trow in zip(out, y)])
 
 
 @pytest.fixture(scope="module")
 def books(tmp_path_factory):
     d = tmp_path_factory.mktemp("course")
     runs = {"xor": stepviz.train("xor", **XOR), "some": stepviz.train("xor", live_epochs=50, **XOR),
-            "softmax": stepviz.train(MOONS_SOFTMAX)}
+            "softmax": stepviz.train(MOONS_SOFTMAX), "two": stepviz.train(TWO)}
     return {name: (run, stepviz.write_workbook(run, d / f"{name}.xlsx")) for name, run in runs.items()}
 
 
@@ -67,7 +74,7 @@ def test_the_small_multiples_read_the_training_rows_and_cache_the_engines_values
                         else Messages("en")("map.course_live")]
 
 
-@pytest.mark.parametrize("name", ["xor", "softmax"])
+@pytest.mark.parametrize("name", ["xor", "softmax", "two"])
 def test_the_accuracy_is_a_formula_of_the_overviews_table_cached_with_the_engines(books, name):
     run, path = books[name]
     column, share = accuracy(path)
@@ -75,7 +82,7 @@ def test_the_accuracy_is_a_formula_of_the_overviews_table_cached_with_the_engine
     assert share == pytest.approx(right(run).mean(), rel=1e-12)
     ws = openpyxl.load_workbook(path)["Overview"]
     rights = [c for row in ws.iter_rows() for c in row
-              if isinstance(c.value, str) and c.value.startswith(("=IF(MATCH(", "=IF((", "=AVERAGE("))]
+              if isinstance(c.value, str) and c.value.startswith(("=IF(MATCH(", "=IF((", "=IF(AND(", "=AVERAGE("))]
     assert len(rights) == len(run.config.X) + 1
     k = run.config.y.shape[1]
     for c in rights[:-1]:  # each reads its row's outputs, links to the Training sheet's last epoch
@@ -83,8 +90,9 @@ def test_the_accuracy_is_a_formula_of_the_overviews_table_cached_with_the_engine
         assert all(f.startswith("=Training!") for f in outputs) and f"{c.offset(0, -1).coordinate}" in c.value
 
 
-def test_no_accuracy_for_a_network_that_does_not_classify(tmp_path):
-    path = stepviz.write_workbook(stepviz.train("xor", epochs=20), tmp_path / "xor.xlsx")
+def test_no_accuracy_for_targets_that_are_not_classes(tmp_path):
+    doc = {"data": dict(XOR_DATA, y=[0.1, 0.9, 0.9, 0.2]), "network": {"hidden": [3]}, "training": {"epochs": 20}}
+    path = stepviz.write_workbook(stepviz.train(doc), tmp_path / "xor.xlsx")
     assert not any("accuracy" in str(v) for r in sheet_rows(path, "Overview") for v in r)
 
 
@@ -94,7 +102,11 @@ def test_libreoffice_redraws_the_small_multiples_and_recounts_the_accuracy_after
     edits = {"xor": 0.3, "softmax": 0.5}  # each changes the accuracy (xor: 100 % to 50 %)
     edited = [set_cell(books[n][1], tmp_path / f"{n}.xlsx", "xl/worksheets/sheet1.xml", lr_cell(books[n][1]), lr)
               for n, lr in edits.items()]
-    again = dict(zip(edits, recalculate(edited, tmp_path)))
+    *recalculated, two = recalculate(edited + [books["two"][1]], tmp_path)
+    again = dict(zip(edits, recalculated))
+    column, share = accuracy(two)  # AND of each output's side, as written
+    np.testing.assert_array_equal(column, right(books["two"][0]))
+    assert share == pytest.approx(right(books["two"][0]).mean(), rel=1e-12) and 0 < share < 1
     for name, lr in edits.items():
         run = books[name][0]
         want = stepviz.train(MOONS_SOFTMAX if name == "softmax" else "xor", lr=lr, **({} if name == "softmax" else XOR))

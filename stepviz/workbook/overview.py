@@ -2,6 +2,7 @@
 live, the legend of every style, the training's results and the table of contents."""
 from __future__ import annotations
 
+from ..data import correct, one_hot_rows
 from ..display import shown
 from . import achieved, printing, validation
 from .core import Cells, absolute
@@ -208,45 +209,36 @@ def _tutorial(book, cells, r) -> int:
 
 
 def _accuracy(y, output) -> str:
-    """The share of samples whose largest output is their target class (one column: output
-    and target on the same side of 0.5), as ``96% (144 of 150)``."""
-    right = _right(y, output)
-    return f"{right.mean():.0%} ({int(right.sum())} of {len(y)})"
-
-
-def _right(y, output):
-    """Per sample, whether its largest output is its target class (one column: output and
-    target on the same side of 0.5)."""
-    return (output.argmax(axis=1) == y.argmax(axis=1)) if y.shape[1] > 1 else ((output >= 0.5) == (y >= 0.5)).ravel()
-
-
-def classifies(cfg) -> bool:
-    """Targets that are classes: text labels, a softmax (cross-entropy) or a sigmoid with
-    binary cross-entropy."""
-    return cfg.classes or cfg.network.loss in ("ce", "bce")
+    """The share of samples the output names right (stepviz.data.correct), as ``96% (144 of 150)``."""
+    right = correct(y, output)
+    return f"{right.mean():.0%} ({int(right.sum())} of {len(y)})" if right is not None else ""
 
 
 def _accuracy_cells(book, cells, first: int, last: int) -> int:
-    """Beside the targets and outputs of rows ``first``..``last``: a column saying whether each
-    sample is right (1) or not (0), as ``_right`` counts it (the largest output is the target's
-    class; one output: on the target's side of 0.5), and under it the accuracy, their AVERAGE;
-    formulas of the table, so they follow the outputs when those are live."""
-    from xlsxwriter.utility import xl_range
+    """Beside the targets and outputs of rows ``first``..``last`` (targets that are classes): a
+    column saying whether each sample is right (1) or not (0), as stepviz.data.correct counts it,
+    and under it the accuracy, their AVERAGE; formulas of the table, so they follow the outputs
+    when those are live. Returns the last row written."""
+    from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 
     run, cfg, st = book.run, book.config, book.styles
     k = cfg.y.shape[1]
-    right = _right(cfg.y, run.output)
+    right = correct(cfg.y, run.output)
+    if right is None:
+        return last
     col = 1 + 2 * k
     cells.text(first - 1, col, book.msg("overview.right"), st.header)
     for i, r in enumerate(range(first, last + 1)):
-        target, output = (xl_range(r, c0, r, c0 + k - 1) for c0 in (1, 1 + k))  # one cell each when k = 1
-        if k > 1:  # MATCH finds the first largest, as argmax
+        if one_hot_rows(cfg.y):  # the largest output is the target's class: MATCH finds the first, as argmax
+            target, output = (xl_range(r, c0, r, c0 + k - 1) for c0 in (1, 1 + k))
             same = f"MATCH(MAX({output}),{output},0)=MATCH(MAX({target}),{target},0)"
-        else:
-            same = f"({output}>=0.5)=({target}>=0.5)"
+        else:  # every output on its target's side of 0.5
+            sides = [f"({xl_rowcol_to_cell(r, 1 + k + j)}>=0.5)=({xl_rowcol_to_cell(r, 1 + j)}=1)" for j in range(k)]
+            same = sides[0] if k == 1 else f"AND({','.join(sides)})"
         cells.put(r, col, "formula", f"=IF({same},1,0)", st.cell("value"), int(right[i]))
     cells.text(last + 1, LABEL, book.msg("overview.accuracy"))
-    cells.put(last + 1, col, "formula", f"=AVERAGE({xl_range(first, col, last, col)})", st.cell("value", "0.0%"), float(right.mean()))
+    cells.put(last + 1, col, "formula", f"=AVERAGE({xl_range(first, col, last, col)})", st.cell("value", "0.0%"),
+              float(right.mean()))
     return last + 1
 
 
@@ -279,8 +271,7 @@ def _predictions(book, cells, r) -> int:
             else:
                 cells.put(r, 1 + k + j, "formula", book.training.link(last, "output", i, j), output_fmt[j],
                           float(run.output[i, j]))
-    if classifies(cfg):
-        r = _accuracy_cells(book, cells, r - len(cfg.X) + 1, r)
+    r = _accuracy_cells(book, cells, r - len(cfg.X) + 1, r)
     if cfg.predict is None:
         return r
     r += 2
