@@ -122,3 +122,27 @@ def test_libreoffice_redraws_the_small_multiples_and_recounts_the_accuracy_after
         np.testing.assert_array_equal(column, accuracy(fresh)[0])
         assert share == pytest.approx(accuracy(fresh)[1], rel=1e-9)
         assert share != pytest.approx(accuracy(books[name][1])[1])  # really recounted
+
+
+def test_ironcalc_recomputes_the_small_multiples_of_a_mini_batch_run_from_the_rows_that_start_an_epoch(tmp_path):
+    """With mini-batches the parameters after epoch e start update e·batches + 1: IronCalc
+    recomputes a zeroed copy's maps to the engine's (LibreOffice 7.4 miscomputes such a
+    Training sheet, see docs/internals.md)."""
+    import ironcalc
+
+    from test_excel import zeroed
+    from test_map import SOFTMAX
+
+    run = stepviz.train(SOFTMAX)
+    assert run.config.batches > 1
+    path = stepviz.write_workbook(run, tmp_path / "batches.xlsx")
+    model = ironcalc.load_from_xlsx(str(zeroed(path, tmp_path / "zeroed.xlsx")), "en", "UTC")
+    model.evaluate()
+    sheet = [p["name"] for p in model.get_worksheets_properties()].index("Map")
+    maps = course(run, path)
+    assert len({m["epoch"] for m in maps}) >= 3
+    for m in maps:
+        (r0, c0), formulas = m["at"], m["formulas"]
+        assert f"Training!$C${FIRST + m['epoch'] * run.config.batches + 1}" in formulas[0][0]
+        got = np.array([[model.get_cell_value(sheet, r0 + 2 + i, c0 + 1 + j) for j in range(25)] for i in range(25)])
+        np.testing.assert_allclose(got, expected(run, parameters_after(run, m["epoch"]), m), rtol=1e-9, atol=1e-12)

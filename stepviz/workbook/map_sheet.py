@@ -300,7 +300,9 @@ class MapSheet:
         k = self.run.shapes["output"][1]
         epochs = snapshots(self.run)
         rows = {e: self.after_row(e) for e in epochs}
-        live = [e for e in epochs if rows[e] is not None]
+        formulas = {(e, u): self.output_formula(rows[e], u) if rows[e] is not None else None
+                    for e in epochs for u in range(k)}
+        live = [e for e in epochs if all(formulas[(e, u)] for u in range(k))]
         heading = ("map.course" if not live else "map.course_live" if len(live) == len(epochs)
                    else "map.course_some")
         cells.text(r, LABEL, msg(heading, last=live[-1] if live else 0), self.heading)
@@ -311,7 +313,7 @@ class MapSheet:
             name = unit_title(self.cfg, "output", u, k) if self.cfg.classes else (
                 "output" if k == 1 else f"output[·,{u + 1}]")
             self.axes(mr, mc, msg("map.after", name=name, epoch=e))
-            template = self.output_formula(rows[e], u) if rows[e] is not None else None
+            template = formulas[(e, u)] if e in live else None
             for i in range(GRID):
                 for j in range(GRID):
                     at, fmt, v = (mr + 2 + i, mc + 1 + j), self.mark("output", u, i, j), float(grid[i, j])
