@@ -124,18 +124,24 @@ def test_libreoffice_redraws_the_small_multiples_and_recounts_the_accuracy_after
         assert share != pytest.approx(accuracy(books[name][1])[1])  # really recounted
 
 
-def test_ironcalc_recomputes_the_small_multiples_of_a_mini_batch_run_from_the_rows_that_start_an_epoch(tmp_path):
-    """With mini-batches the parameters after epoch e start update e·batches + 1: IronCalc
-    recomputes a zeroed copy's maps to the engine's (LibreOffice 7.4 miscomputes such a
-    Training sheet, see docs/internals.md)."""
+IRONCALC = {  # mini-batches; inputs held at their mean; standardised inputs (read on the Inputs sheet)
+    "batches": lambda: stepviz.train(__import__("test_map").SOFTMAX),
+    "held": lambda: stepviz.train("seed-mlp", map=["x2", "x4"], epochs=100),
+    "standardised": lambda: stepviz.train("seed-mlp", map=["x2", "x4"], epochs=100, standardize=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IRONCALC))
+def test_ironcalc_recomputes_the_small_multiples_from_the_rows_that_start_an_epoch(name, tmp_path):
+    """The parameters after epoch e start update e·batches + 1: IronCalc recomputes a zeroed
+    copy's maps to the engine's (LibreOffice 7.4 miscomputes a long mini-batch Training sheet,
+    see docs/internals.md)."""
     import ironcalc
 
     from test_excel import zeroed
-    from test_map import SOFTMAX
 
-    run = stepviz.train(SOFTMAX)
-    assert run.config.batches > 1
-    path = stepviz.write_workbook(run, tmp_path / "batches.xlsx")
+    run = IRONCALC[name]()
+    path = stepviz.write_workbook(run, tmp_path / "book.xlsx")
     model = ironcalc.load_from_xlsx(str(zeroed(path, tmp_path / "zeroed.xlsx")), "en", "UTC")
     model.evaluate()
     sheet = [p["name"] for p in model.get_worksheets_properties()].index("Map")
@@ -146,3 +152,16 @@ def test_ironcalc_recomputes_the_small_multiples_of_a_mini_batch_run_from_the_ro
         assert f"Training!$C${FIRST + m['epoch'] * run.config.batches + 1}" in formulas[0][0]
         got = np.array([[model.get_cell_value(sheet, r0 + 2 + i, c0 + 1 + j) for j in range(25)] for i in range(25)])
         np.testing.assert_allclose(got, expected(run, parameters_after(run, m["epoch"]), m), rtol=1e-9, atol=1e-12)
+
+
+def test_a_small_multiple_too_long_for_excel_stays_values_and_says_so(tmp_path):
+    """iris's softmax over 8 hidden units spells each hidden unit once per EXP: about 16,000
+    characters, beyond Excel's 8,192 (each map of the course holds values, the heading says so)."""
+    run = stepviz.train("iris", map=["petal_length", "petal_width"], epochs=20)
+    path = stepviz.write_workbook(run, tmp_path / "iris.xlsx")
+    maps = course(run, path)
+    assert maps and all(isinstance(f, float) for m in maps for row in m["formulas"] for f in row)
+    for m in maps:
+        np.testing.assert_allclose(m["values"], expected(run, parameters_after(run, m["epoch"]), m), rtol=0, atol=1e-12)
+    texts = [c.value for row in openpyxl.load_workbook(path)["Map"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert Messages("en")("map.course") in texts

@@ -108,6 +108,7 @@ class MapSheet:
         self.heading = add({"bold": True, "font_size": 12})
         self.bottom = 0
         self.widths: dict[int, float] = {}
+        self.held: dict[int, str] = {}  # the cells of the inputs held at their mean (the last section's)
 
     # -- the sheet ---------------------------------------------------------------------------
     def write(self):
@@ -183,7 +184,7 @@ class MapSheet:
                     cells.put(row, VALUE, "number", v, fmt)
                 where[(name, i, j)] = xl_rowcol_to_cell(row, VALUE, True, True)
                 row += 1
-        means = self.held = self.means(row, live)  # the course's maps read the last section's
+        means = self.held = self.means(row, live)
         row += len(means)
         self.bottom = max(self.bottom, row)
 
