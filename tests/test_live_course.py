@@ -82,7 +82,7 @@ def test_the_accuracy_is_a_formula_of_the_overviews_table_cached_with_the_engine
     assert share == pytest.approx(right(run).mean(), rel=1e-12)
     ws = openpyxl.load_workbook(path)["Overview"]
     rights = [c for row in ws.iter_rows() for c in row
-              if isinstance(c.value, str) and c.value.startswith(("=IF(MATCH(", "=IF((", "=IF(AND(", "=AVERAGE("))]
+              if isinstance(c.value, str) and c.value.startswith(("=IF(MATCH(", "=IF(IF(", "=IF(AND(", "=AVERAGE("))]
     assert len(rights) == len(run.config.X) + 1
     k = run.config.y.shape[1]
     for c in rights[:-1]:  # each reads its row's outputs, links to the Training sheet's last epoch

@@ -232,8 +232,8 @@ def _accuracy_cells(book, cells, first: int, last: int) -> int:
         if one_hot_rows(cfg.y):  # the largest output is the target's class: MATCH finds the first, as argmax
             target, output = (xl_range(r, c0, r, c0 + k - 1) for c0 in (1, 1 + k))
             same = f"MATCH(MAX({output}),{output},0)=MATCH(MAX({target}),{target},0)"
-        else:  # every output on its target's side of 0.5
-            sides = [f"({xl_rowcol_to_cell(r, 1 + k + j)}>=0.5)=({xl_rowcol_to_cell(r, 1 + j)}=1)" for j in range(k)]
+        else:  # every output on its target's side of 0.5: its class (1 from 0.5 on) is the target
+            sides = [f"IF({xl_rowcol_to_cell(r, 1 + k + j)}>=0.5,1,0)={xl_rowcol_to_cell(r, 1 + j)}" for j in range(k)]
             same = sides[0] if k == 1 else f"AND({','.join(sides)})"
         cells.put(r, col, "formula", f"=IF({same},1,0)", st.cell("value"), int(right[i]))
     cells.text(last + 1, LABEL, book.msg("overview.accuracy"))
