@@ -343,8 +343,7 @@ SHOWN_SAMPLES = 10  # the summary lists this many samples, then says how many mo
 def summary(run) -> str:
     """What `stepviz run` prints after the path: the final loss, the first samples' targets
     and outputs, the accuracy when the targets are classes, and the predictions."""
-    import numpy as np
-
+    from .data import correct
     from .display import plain
 
     config = run.config
@@ -367,11 +366,9 @@ def summary(run) -> str:
         lines.append("  ".join(f"{c:>{w}}" for c, w in zip(cells, widths)))
     if len(y) > SHOWN_SAMPLES:
         lines.append(f"{'…':>10}  {len(y) - SHOWN_SAMPLES} more samples: see the workbook's Overview")
-    if np.isin(y, (0.0, 1.0)).all():  # classes: binary targets, or one-hot rows
-        if k > 1 and (y.sum(axis=1) == 1).all():
-            right = int((out.argmax(axis=1) == y.argmax(axis=1)).sum())
-        else:
-            right = int(((out >= 0.5) == (y == 1)).all(axis=1).sum())
+    hits = correct(y, out)
+    if hits is not None:  # classes: binary targets, or one-hot rows
+        right = int(hits.sum())
         lines.append(f"accuracy {right / len(y):.0%} ({right} of {len(y)} samples)")
     if config.predict is not None:
         for row, p in zip(config.predict, run.predict(config.predict)):

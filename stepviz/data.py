@@ -142,6 +142,22 @@ def one_hot(labels: list[str], where: str) -> tuple[np.ndarray, tuple[str, ...]]
     return y, tuple(names)
 
 
+def one_hot_rows(y: np.ndarray) -> bool:
+    """Targets of one class per row: several columns, one 1 and the rest 0 in each row."""
+    return y.shape[1] > 1 and bool(np.isin(y, (0.0, 1.0)).all() and (y.sum(axis=1) == 1).all())
+
+
+def correct(y: np.ndarray, output: np.ndarray) -> np.ndarray | None:
+    """Per sample, whether the output names its target (the accuracy is their mean), or None
+    when the targets are not classes (every target 0 or 1): with one-hot rows, the largest
+    output is the target's class; else every output is on its target's side of 0.5."""
+    if not np.isin(y, (0.0, 1.0)).all():
+        return None
+    if one_hot_rows(y):
+        return output.argmax(axis=1) == y.argmax(axis=1)
+    return ((output >= 0.5) == (y == 1)).all(axis=1)
+
+
 def _by_value(label: str) -> tuple[bool, float, str]:
     """The sort key of a numeric class label: by value, labels of no value (nan) last, ties
     (1 and 1.0) by their text. float('nan') compares false with everything: sorted by it, the

@@ -10,8 +10,11 @@ beside the maps. Three sections:
 
 * epoch 1 (the first detailed epoch) after its update, live: the parameter list links to its
   step 11–12 results, so an edit of a start value, X, y or lr redraws every map;
-* after training: the same maps over a list of the final parameters (values from training);
-* the training's course: the output map after a few epochs, values from the recorded history.
+* after training: the same maps over a list of the final parameters (links to the Training
+  sheet's last row when it is live, else values from training);
+* the training's course: the output map after a few epochs, each cell one formula of its point
+  and the parameters the Training sheet's row after that epoch starts from (stepviz.formulas.forward),
+  so an edit of lr redraws them; epochs beyond the live rows are values from the recorded history.
 
 The weights as pictures (data bars, the Overview's Network section) are in ``network.py``.
 """
@@ -71,6 +74,7 @@ class MapSheet:
         self.heading = add({"bold": True, "font_size": 12})
         self.bottom = 0
         self.widths: dict[int, float] = {}
+        self.held: dict[int, str] = {}  # the cells of the inputs held at their mean (the last section's)
 
     # -- the sheet ---------------------------------------------------------------------------
     def write(self):
@@ -146,7 +150,7 @@ class MapSheet:
                     cells.put(row, VALUE, "number", v, fmt)
                 where[(name, i, j)] = xl_rowcol_to_cell(row, VALUE, True, True)
                 row += 1
-        means = self.means(row, live)
+        means = self.held = self.means(row, live)
         row += len(means)
         self.bottom = max(self.bottom, row)
 
@@ -254,12 +258,18 @@ class MapSheet:
         low, mid, high = value_range(fn, grid)
         self.scale(mr + 2, mc + 1, mr + 1 + GRID, mc + GRID, low, mid, high, relu=fn == "relu")
 
-    # -- the training's course: output maps from recorded parameters, as values ---------------
+    # -- the training's course: output maps after a few epochs, live from the Training sheet ----
     def course(self, r):
         cells, msg = self.cells, self.msg
-        cells.text(r, LABEL, msg("map.course"), self.heading)
         k = self.run.shapes["output"][1]
         epochs = snapshots(self.run)
+        rows = {e: self.after_row(e) for e in epochs}
+        formulas = {(e, u): self.output_formula(rows[e], u) if rows[e] is not None else None
+                    for e in epochs for u in range(k)}
+        live = [e for e in epochs if all(formulas[(e, u)] for u in range(k))]
+        heading = ("map.course" if not live else "map.course_live" if len(live) == len(epochs)
+                   else "map.course_some")
+        cells.text(r, LABEL, msg(heading, last=live[-1] if live else 0), self.heading)
         maps = [(e, u) for e in epochs for u in range(k)]
         for n, (e, u) in enumerate(maps):
             mr, mc = r + 1 + BAND * (n // PER_ROW), FIRST_MAP + SPAN * (n % PER_ROW)
@@ -267,11 +277,39 @@ class MapSheet:
             name = unit_title(self.cfg, "output", u, k) if self.cfg.classes else (
                 "output" if k == 1 else f"output[·,{u + 1}]")
             self.axes(mr, mc, msg("map.after", name=name, epoch=e))
+            template = formulas[(e, u)] if e in live else None
             for i in range(GRID):
                 for j in range(GRID):
-                    cells.put(mr + 2 + i, mc + 1 + j, "number", float(grid[i, j]), self.mark("output", u, i, j))
+                    at, fmt, v = (mr + 2 + i, mc + 1 + j), self.mark("output", u, i, j), float(grid[i, j])
+                    if template is None:
+                        cells.put(*at, "number", v, fmt)
+                    else:
+                        point = [self.input_cell(c, mr, mc, i, j, self.held) for c in range(self.cfg.X.shape[1])]
+                        cells.put(*at, "formula", template.format(*point), fmt, v)
             self.colour(mr, mc, self.layers[-1][1], grid)
         self.bottom = max(self.bottom, r + 1 + BAND * -(-len(maps) // PER_ROW))
+
+    def after_row(self, epoch: int) -> int | None:
+        """The Training sheet's row whose start values are the parameters after ``epoch`` (the
+        start of the next epoch's first update), or None when that row holds no live values."""
+        plan = self.book.training
+        return plan.start_row(epoch * self.cfg.batches + 1) if plan else None
+
+    def output_formula(self, row: int, u: int) -> str | None:
+        """Output unit ``u`` at a point as one formula of the parameters on the Training sheet's
+        ``row`` (stepviz.formulas.forward), with input c's cell as ``{c}``; None when it would
+        be longer than Excel allows."""
+        from ..formulas import forward
+        from ..limits import MAX_FORMULA
+        from ..terms import Ref, excel
+
+        plan = self.book.training
+
+        def operand(name, i, j):
+            return Ref("{%d}" % j) if name == "X" else Ref(plan.cell(row, name, i, j))
+
+        f = "=" + excel(forward(self.net, self.net.shapes(1), operand)(0, u), None, None)
+        return f if len(f) + 40 * f.count("{") <= MAX_FORMULA else None
 
     def finish(self):
         ws = self.ws

@@ -2,6 +2,7 @@
 live, the legend of every style, the training's results and the table of contents."""
 from __future__ import annotations
 
+from ..data import correct, one_hot_rows
 from ..display import shown
 from . import achieved, printing, validation
 from .core import Cells, absolute
@@ -208,10 +209,37 @@ def _tutorial(book, cells, r) -> int:
 
 
 def _accuracy(y, output) -> str:
-    """The share of samples whose largest output is their target class (one column: output
-    and target on the same side of 0.5), as ``96% (144 of 150)``."""
-    right = (output.argmax(axis=1) == y.argmax(axis=1)) if y.shape[1] > 1 else ((output >= 0.5) == (y >= 0.5)).ravel()
-    return f"{right.mean():.0%} ({int(right.sum())} of {len(y)})"
+    """The share of samples the output names right (stepviz.data.correct), as ``96% (144 of 150)``."""
+    right = correct(y, output)
+    return f"{right.mean():.0%} ({int(right.sum())} of {len(y)})" if right is not None else ""
+
+
+def _accuracy_cells(book, cells, first: int, last: int) -> int:
+    """Beside the targets and outputs of rows ``first``..``last`` (targets that are classes): a
+    column saying whether each sample is right (1) or not (0), as stepviz.data.correct counts it,
+    and under it the accuracy, their AVERAGE; formulas of the table, so they follow the outputs
+    when those are live. Returns the last row written."""
+    from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
+
+    run, cfg, st = book.run, book.config, book.styles
+    k = cfg.y.shape[1]
+    right = correct(cfg.y, run.output)
+    if right is None:
+        return last
+    col = 1 + 2 * k
+    cells.text(first - 1, col, book.msg("overview.right"), st.header)
+    for i, r in enumerate(range(first, last + 1)):
+        if one_hot_rows(cfg.y):  # the largest output is the target's class: MATCH finds the first, as argmax
+            target, output = (xl_range(r, c0, r, c0 + k - 1) for c0 in (1, 1 + k))
+            same = f"MATCH(MAX({output}),{output},0)=MATCH(MAX({target}),{target},0)"
+        else:  # every output on its target's side of 0.5: its class (1 from 0.5 on) is the target
+            sides = [f"IF({xl_rowcol_to_cell(r, 1 + k + j)}>=0.5,1,0)={xl_rowcol_to_cell(r, 1 + j)}" for j in range(k)]
+            same = sides[0] if k == 1 else f"AND({','.join(sides)})"
+        cells.put(r, col, "formula", f"=IF({same},1,0)", st.cell("value"), int(right[i]))
+    cells.text(last + 1, LABEL, book.msg("overview.accuracy"))
+    cells.put(last + 1, col, "formula", f"=AVERAGE({xl_range(first, col, last, col)})", st.cell("value", "0.0%"),
+              float(right.mean()))
+    return last + 1
 
 
 def _numbers(values) -> str:
@@ -243,6 +271,7 @@ def _predictions(book, cells, r) -> int:
             else:
                 cells.put(r, 1 + k + j, "formula", book.training.link(last, "output", i, j), output_fmt[j],
                           float(run.output[i, j]))
+    r = _accuracy_cells(book, cells, r - len(cfg.X) + 1, r)
     if cfg.predict is None:
         return r
     r += 2
