@@ -214,7 +214,7 @@ def maps(r: Renderer, work: Path):
     """The Map sheets of xor and of a two-column CSV, and the Overview's Network section."""
     xor = stepviz.write_workbook(stepviz.train("xor"), work / "xor.xlsx")
     r.render(xor, "Map", "map-xor", box=(0, 0, 1584, 1125), resolution=50)
-    r.render(xor, "Overview", "network", box=(0, 935, 1200, 420))
+    r.render(xor, "Overview", "network", box=(0, 1075, 1200, 420))
     moons = stepviz.train(None, csv=str(DOCS.parent / "examples" / "moons.csv"), target=["class"], hidden=[6],
                           epochs=5000, lr=1.0)
     book = stepviz.write_workbook(moons, work / "moons.xlsx")
