@@ -83,7 +83,9 @@ def klass(tmp_path_factory):
         w.writerow(["id", "name", "email"])
         for sid in IDS:
             w.writerow([sid, NAMES.get(sid, f"Student {sid}"), "x@y"])
-    r = cli("class", "roster.csv", "-o", "c", "-q", cwd=d)
+    # a fixed secret: with a random one, s2024002's slip at step 4 once (1 class in many) made
+    # the answers it carries forward fit O'Brien's numbers by chance (docs/teacher.md says so)
+    r = cli("class", "roster.csv", "-o", "c", "-q", "--secret", "c1a55", cwd=d)
     assert r.returncode == 0 and r.stderr == "", r.stderr
     folder = d / "c"
     course = load_course(folder)
