@@ -408,9 +408,24 @@ def _shown(path: Path, root: Path | None) -> str:
     return path.name
 
 
+def _own(sub, q) -> bool:
+    """Whether the student's own numbers explain answer ``q``: it follows, within tolerance,
+    from the student's earlier answers and givens (error carried forward)."""
+    if q not in sub.verdicts:
+        return False
+    v, expected, _, tol = sub.verdicts[q]
+    return v is not None and abs(v - expected) <= tol
+
+
 def _integrity(subs, answers, layout) -> None:
     """Answers that fit another student's numbers better than the student's own, and
-    identical answer sets of two students."""
+    identical answer sets of two students.
+
+    A slip early in the chain shifts every answer after it together, and such shifted answers
+    can land near a classmate's numbers by chance; but each of them follows from the student's
+    own earlier answers. Copied answers do not all follow: where a step reads a given (the
+    student's own weights), the copied number is the classmate's. So a fit is said only when
+    at least one fitting answer is not explained by the student's own numbers."""
     qs = layout.questions
     for sub in subs:
         if sub.student is None or not sub.verdicts:
@@ -433,7 +448,8 @@ def _integrity(subs, answers, layout) -> None:
             apart = [(q, v) for q, v in typed
                      if abs(own[q] - other[q]) > 2 * max(tol[q], FIT_RTOL * abs(own[q]), FIT_RTOL * abs(other[q]))]
             k = sum(near(v, other[q], q) for q, v in apart)
-            if k > best_k and k > sum(near(v, own[q], q) for q, v in apart) and k >= max(FIT_MIN, len(apart) / 2):
+            foreign = any(near(v, other[q], q) and not _own(sub, q) for q, v in apart)
+            if foreign and k > best_k and k > sum(near(v, own[q], q) for q, v in apart) and k >= max(FIT_MIN, len(apart) / 2):
                 best, best_k, best_all = sid, k, sum(near(v, other[q], q) for q, v in typed)
         if best is not None:
             sub.flags.append(f"answers fit {best}'s numbers: {best_all} of {len(qs)}")

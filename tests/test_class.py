@@ -83,9 +83,9 @@ def klass(tmp_path_factory):
         w.writerow(["id", "name", "email"])
         for sid in IDS:
             w.writerow([sid, NAMES.get(sid, f"Student {sid}"), "x@y"])
-    # a fixed secret: with a random one, s2024002's slip at step 4 once (1 class in many) made
-    # the answers it carries forward fit O'Brien's numbers by chance (docs/teacher.md says so)
-    r = cli("class", "roster.csv", "-o", "c", "-q", "--secret", "c1a55", cwd=d)
+    # the secret of a class where s2024002's slip at step 4 shifts the answers after it onto
+    # O'Brien's numbers (7 of 15 within 2 %): an honest slip, not a copy (grading._integrity)
+    r = cli("class", "roster.csv", "-o", "c", "-q", "--secret", "b5c03453a66bc7b444caa00277ea663b", cwd=d)
     assert r.returncode == 0 and r.stderr == "", r.stderr
     folder = d / "c"
     course = load_course(folder)
@@ -400,8 +400,9 @@ def test_hints_name_the_mistake_a_grader_can_recognise():
 
 
 def test_the_copy_check_accuses_no_one_by_chance_among_300(tmp_path):
-    """Against 300 classmates: honest answers, answers all wrong in their own way, and a blank
-    are never said to fit another student; a copy with two changed answers is."""
+    """Against 300 classmates: honest answers, honest answers with a slip (carried forward),
+    answers all wrong in their own way, and a blank are never said to fit another student; a
+    copy with two changed answers is."""
     import numpy as np
 
     from stepviz.classroom import Student, make_class
@@ -421,10 +422,14 @@ def test_the_copy_check_accuses_no_one_by_chance_among_300(tmp_path):
     wrong = {q: v * rng.uniform(1.3, 3) for q, v in careful(keys[1]).items()}
     for q in layout.questions[:2]:
         copier[q] += 1.0
-    subs = [Submission(Path("a"), "a", student=keys[0].student, typed=honest_, verdicts={1: 1}),
-            Submission(Path("b"), "b", student=keys[1].student, typed=wrong, verdicts={1: 1}),
-            Submission(Path("c"), "c", student=keys[0].student, typed=copier, verdicts={1: 1})]
+    # an honest slip: every answer after it follows from it (error carried forward), and some
+    # land near a classmate's numbers by chance; none of them is another student's own
+    slips = [careful(keys[0], q) for q in layout.questions[1:4]]
+    subs = [Submission(Path(n), n, student=k.student, typed=t, verdicts=k.judge(t)) for n, k, t in
+            [("a", keys[0], honest_), ("b", keys[1], wrong), ("c", keys[0], copier),
+             *((f"s{i}", keys[0], t) for i, t in enumerate(slips))]]
     _integrity(subs, answers, layout)
     assert subs[0].flags == [] and subs[1].flags == [], (subs[0].flags, subs[1].flags)
+    assert all(s.flags == [] for s in subs[3:]), [s.flags for s in subs[3:]]
     flag, = subs[2].flags  # 13 copied answers, one or two of them drifted from x2's exact numbers
     assert re.fullmatch(rf"answers fit x2's numbers: 1[123] of {len(layout.questions)}", flag), flag
