@@ -14,6 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import interrupts
 from .errors import StepvizError
 
 SIGNALS = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
@@ -617,7 +618,7 @@ def _handle_signals() -> dict:
 def main(argv=None) -> int:
     previous = _handle_signals()  # first: Ctrl-C during start-up is handled too
     try:
-        with warnings.catch_warnings():
+        with interrupts.kept(), warnings.catch_warnings():
             # XlsxWriter warns where it leaves content out: an error here, never a second line
             # of stderr under -q, never a workbook missing a cell
             warnings.filterwarnings("error", module=r"xlsxwriter(\.|$)")

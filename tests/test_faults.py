@@ -574,3 +574,41 @@ def test_show_refuses_a_trace_with_an_empty_cell(box, seed_book):
 def test_messages_stay_on_one_line_whatever_the_file_says(box):
     (box.work / "d.csv").write_text('"a\nb",t\n1,0\n')  # a header name with a line break
     box.check(["run", "--csv", "d.csv", "--target", "x", *LONG], "no target column 'x'; columns are: a\\nb, t")
+
+
+# -- a signal that lands in a finalizer ------------------------------------------------------
+
+class _Swallowed:
+    """An object whose finalizer is interrupted by a signal, as XlsxWriter's temporary files
+    were once while the zip was assembled (CI: "Exception ignored in: <_io.FileIO …>" and the
+    workbook written anyway)."""
+
+    def __del__(self):
+        from stepviz.cli import Interrupted
+
+        raise Interrupted(signal.SIGINT)
+
+
+def test_a_signal_swallowed_by_a_finalizer_still_stops_the_command(capsys):
+    from stepviz import interrupts
+
+    with pytest.raises(KeyboardInterrupt) as e:
+        with interrupts.kept():
+            _Swallowed()  # its finalizer runs here; Python cannot raise its exception
+    assert e.value.signum == signal.SIGINT
+    assert "Exception ignored" not in capsys.readouterr().err
+
+
+def test_a_signal_swallowed_while_closing_writes_no_workbook(tmp_path, capsys):
+    from stepviz import interrupts
+    from stepviz.workbook.output import write_file
+
+    def fill(wb):
+        wb.add_worksheet().write(0, 0, 1)
+        _Swallowed()
+
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts.kept():
+            write_file(tmp_path / "w.xlsx", fill, {}, in_memory=False)
+    assert list(tmp_path.iterdir()) == []  # neither the workbook nor the private folder
+    assert "Exception ignored" not in capsys.readouterr().err

@@ -24,6 +24,7 @@ from xlsxwriter.exceptions import FileCreateError, XlsxWriterException
 from xlsxwriter.worksheet import Worksheet
 
 from ..data import node_kind
+from ..interrupts import raise_lost
 from .core import WorkbookError
 
 SUFFIX = ".xlsx"
@@ -113,6 +114,7 @@ def write_file(path, fill, options: dict, *, in_memory: bool, inputs=()) -> Path
         wb = _Workbook(tmp, {**options, **mode})
         fill(wb)
         wb.close()
+        raise_lost()  # a signal that came while a temporary file was being closed
         check_destination(path, inputs)  # again: it may have changed while we worked
         os.replace(tmp, target)
     except FileCreateError as e:  # XlsxWriter wraps the OSError of its final write
